@@ -1,0 +1,188 @@
+//! Enedis consumption adapter: the address-level file (`departements[].datacenters[]` with a
+//! yearly `historique` of MWh) → one record per delivery address with its energy by year.
+//! Several entries for one year (several delivery points at the address) are summed.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::mapped::issue;
+use super::{Adapter, FileInput, fields};
+use crate::error::ParseError;
+use crate::model::{
+    EnergyObs, IssueAction, LonLat, ParseOutput, PointPrecision, Record, Status, issue_codes,
+};
+
+pub struct EnedisHistory;
+
+#[derive(Deserialize)]
+struct File {
+    departements: Vec<Departement>,
+}
+
+#[derive(Deserialize)]
+struct Departement {
+    code: String,
+    datacenters: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Site {
+    nom: Option<String>,
+    adresse_complete: Option<String>,
+    lat: Option<f64>,
+    lng: Option<f64>,
+    departement: Option<String>,
+    code_naf: Option<String>,
+    #[serde(default)]
+    historique: Vec<Year>,
+}
+
+#[derive(Deserialize)]
+struct Year {
+    annee: i32,
+    mwh: f64,
+}
+
+impl Adapter for EnedisHistory {
+    fn name(&self) -> &'static str {
+        "enedis-history"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn summary(&self) -> &'static str {
+        "Enedis annual consumption by address, with yearly MWh history"
+    }
+
+    fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
+        let text = input.text()?;
+        let file: File = serde_json::from_str(text).map_err(|e| ParseError::Json {
+            file: input.file.name.clone(),
+            message: e.to_string(),
+        })?;
+        let mut out = ParseOutput::default();
+        for (d, dep) in file.departements.iter().enumerate() {
+            for (i, raw) in dep.datacenters.iter().enumerate() {
+                out.units_read += 1;
+                let locator = format!("departements[{d}].datacenters[{i}]");
+                let site: Site = match serde_json::from_value(raw.clone()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        out.issues.push(issue(
+                            input,
+                            issue_codes::ROW_SHAPE,
+                            IssueAction::Dropped,
+                            &locator,
+                            None,
+                            format!("entry does not have the Enedis site shape: {e}"),
+                        ));
+                        continue;
+                    }
+                };
+                let address = site
+                    .adresse_complete
+                    .clone()
+                    .or_else(|| site.nom.clone())
+                    .unwrap_or_default();
+                let native = if address.is_empty() {
+                    format!("{}-{i}", dep.code)
+                } else {
+                    fields::slug(&address)
+                };
+                let mut r = Record::new(&input.spec.id, &native, input.provenance_at(locator));
+                r.address.full = site.adresse_complete.clone();
+                r.address.street = site.nom.clone();
+                if let Some((postcode, city)) = split_postcode_city(&address) {
+                    r.address.postcode = Some(postcode);
+                    r.address.city = Some(city.clone());
+                    r.commune_name = Some(city);
+                }
+                r.departement_hint = site.departement.clone().or(Some(dep.code.clone()));
+                r.description = site.code_naf.as_ref().map(|n| format!("NAF {n}"));
+                r.status = Status::Operating;
+                r.status_text = Some("measured consumption".into());
+                match (site.lng, site.lat) {
+                    (Some(lon), Some(lat)) if lon.is_finite() && lat.is_finite() => {
+                        r.point = Some(LonLat { lon, lat });
+                        r.point_precision = PointPrecision::Address;
+                    }
+                    _ => out.issues.push(issue(
+                        input,
+                        issue_codes::MISSING_COORDS,
+                        IssueAction::Kept,
+                        &r.provenance.locator.clone(),
+                        Some(&r.record_key),
+                        "no coordinates; to be located by postcode".into(),
+                    )),
+                }
+                let mut by_year: BTreeMap<i32, f64> = BTreeMap::new();
+                for y in &site.historique {
+                    if y.mwh.is_finite() && y.mwh >= 0.0 {
+                        *by_year.entry(y.annee).or_default() += y.mwh;
+                    }
+                }
+                r.energy = by_year
+                    .into_iter()
+                    .map(|(year, mwh)| EnergyObs { year, mwh })
+                    .collect();
+                out.records.push(r);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `35 RUE DE LA MOTTE, 93000 Aubervilliers` → (`93000`, `Aubervilliers`).
+fn split_postcode_city(address: &str) -> Option<(String, String)> {
+    let tail = address.rsplit(',').next()?.trim();
+    let (code, city) = tail.split_once(' ')?;
+    (code.len() == 5 && code.chars().all(|c| c.is_ascii_digit()))
+        .then(|| (code.to_string(), city.trim().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::test_support::{input, spec};
+
+    const SPEC: &str = r#"
+id = "enedis-consumption"
+title = "t"
+publisher = "p"
+licence = "etalab-2.0"
+attribution = "a"
+trust_tier = 1
+adapter = "enedis-history"
+[[files]]
+name = "data.json"
+"#;
+
+    // Synthetic entry in the exact structure of the Enedis file (two delivery points in 2021).
+    const DOC: &str = r#"{"metadata":{},"departements":[{"code":"93","datacenters":[
+ {"nom":"153 AVENUE JEAN JAURES","adresse_complete":"153 AVENUE JEAN JAURES, 93000 Aubervilliers",
+  "lat":48.9,"lng":2.39,"departement":"93","code_naf":"63",
+  "historique":[{"annee":2022,"mwh":59.881},{"annee":2021,"mwh":30.668},{"annee":2021,"mwh":844.664}],
+  "match_carte":true},
+ {"nom":"X","lat":"bad"}]}]}"#;
+
+    #[test]
+    fn sums_delivery_points_per_year() {
+        let s = spec(SPEC);
+        let out = EnedisHistory.parse(&input(&s, DOC.as_bytes())).unwrap();
+        assert_eq!(out.records.len(), 1);
+        let r = &out.records[0];
+        assert_eq!(
+            r.record_key,
+            "enedis-consumption:153-avenue-jean-jaures-93000-aubervilliers"
+        );
+        assert_eq!(r.energy.len(), 2);
+        assert!((r.energy[0].mwh - 875.332).abs() < 1e-9);
+        assert_eq!(r.address.postcode.as_deref(), Some("93000"));
+        assert_eq!(r.commune_name.as_deref(), Some("Aubervilliers"));
+        assert_eq!(out.units_read, 2);
+        assert_eq!(out.issues[0].code, "row_shape_mismatch");
+    }
+}

@@ -1,0 +1,391 @@
+//! The source catalog: reads `sources/*.toml` (one file per source) into validated
+//! [`SourceSpec`]s. An unknown key, a missing field or an unknown adapter is an error that
+//! names the file and the key.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::adapters;
+use crate::error::CatalogError;
+
+/// One source as the catalog describes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSpec {
+    /// Also the folder name in a mirror.
+    pub id: String,
+    pub title: String,
+    pub publisher: String,
+    /// SPDX id or licence name, e.g. `ODbL-1.0`, `etalab-2.0`.
+    pub licence: String,
+    pub licence_url: Option<String>,
+    /// The attribution text written next to every export.
+    pub attribution: String,
+    pub homepage: Option<String>,
+    /// 1 = official or measured, 2 = operator disclosure, 3 = curated community data,
+    /// 4 = derived / hand-placed. Lower wins when values disagree.
+    pub trust_tier: u8,
+    /// Default adapter for the files of this source.
+    pub adapter: String,
+    pub description: Option<String>,
+    /// Default field mapping for the files of this source.
+    #[serde(default)]
+    pub mapping: Mapping,
+    pub files: Vec<FileSpec>,
+    /// Set by the loader: the TOML file it came from.
+    #[serde(skip)]
+    pub catalog_file: PathBuf,
+}
+
+/// One file of a source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSpec {
+    /// File name in the mirror folder and in the snapshot cache.
+    pub name: String,
+    /// Live URL. A file without one can only be built from a mirror.
+    pub url: Option<String>,
+    /// Overrides the source's adapter for this file.
+    pub adapter: Option<String>,
+    /// Overrides the source's mapping for this file.
+    pub mapping: Option<Mapping>,
+    /// For `admin-boundaries`: what the file holds (`departements`, `communes`,
+    /// `cog_departements`, `cog_regions`, `regions`).
+    pub role: Option<String>,
+}
+
+impl SourceSpec {
+    pub fn adapter_for<'a>(&'a self, file: &'a FileSpec) -> &'a str {
+        file.adapter.as_deref().unwrap_or(&self.adapter)
+    }
+
+    pub fn mapping_for<'a>(&'a self, file: &'a FileSpec) -> &'a Mapping {
+        file.mapping.as_ref().unwrap_or(&self.mapping)
+    }
+}
+
+/// How the generic adapters read a source's fields. Every key is optional; a key names the
+/// column (CSV), property (GeoJSON) or member (JSON) that holds the value.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// Field holding the native id.
+    pub id: Option<String>,
+    /// How to read the id: `osm_path` (`node/123`), `osm_type_id` (type in `osm_type`, number
+    /// in `id`), `plain`. Without an id (or when it is invalid) the id is `row<N>`.
+    pub id_style: Option<String>,
+    pub osm_type: Option<String>,
+    /// Prefix added to plain ids (`osm-` for a bare OSM number of unknown type).
+    pub id_prefix: Option<String>,
+    /// Prefix of position-based ids (default `row`, giving `row<N>`); files of one source
+    /// that have no ids need different prefixes.
+    pub row_prefix: Option<String>,
+    /// JSON member holding the array of entries (`json` adapter), dotted path.
+    pub array_path: Option<String>,
+    pub lon: Option<String>,
+    pub lat: Option<String>,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub alt_names: Vec<String>,
+    pub operator: Option<String>,
+    pub operator_wikidata: Option<String>,
+    /// Fields that hold site codes (`ref`).
+    #[serde(default)]
+    pub codes: Vec<String>,
+    #[serde(default)]
+    pub description: Vec<String>,
+    pub housenumber: Option<String>,
+    pub street: Option<String>,
+    pub postcode: Option<String>,
+    #[serde(default)]
+    pub city: Vec<String>,
+    pub website: Option<String>,
+    /// Fields whose words give the status (`en construction`, `projet`, ...).
+    #[serde(default)]
+    pub status: Vec<String>,
+    pub peeringdb_id: Option<String>,
+    /// Status when no status word is found: `operating` (a mapped data centre exists) or
+    /// `unknown`.
+    pub default_status: Option<String>,
+    /// Where the point sits: `building`, `address`, `approximate`.
+    pub precision: Option<String>,
+    #[serde(default)]
+    pub power: Vec<QuantityMap>,
+    #[serde(default)]
+    pub surface: Vec<QuantityMap>,
+    /// Entries to drop: when `field` has one of `values`, the entry is dropped with `code`.
+    pub exclude: Option<ExcludeRule>,
+}
+
+/// A power or surface field and what it measures.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuantityMap {
+    pub field: String,
+    /// `MW`, `MVA`, `m2`, or `text` (a string such as `1.2 MW` to parse).
+    pub unit: String,
+    /// A `PowerKind` / `SurfaceKind` in snake_case.
+    pub kind: String,
+    /// When `field` of the entry has one of `values`, the value is a default and not observed.
+    pub not_observed_when: Option<FieldValues>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldValues {
+    pub field: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExcludeRule {
+    pub field: String,
+    pub values: Vec<String>,
+    pub code: String,
+}
+
+/// Loads and validates every `*.toml` in `dir` except the non-source files
+/// (`operators.toml`, `parameters.toml`, `overrides.toml`), sorted by id.
+pub fn load_dir(dir: &Path) -> Result<Vec<SourceSpec>, CatalogError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| CatalogError::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter(|p| {
+            !matches!(
+                p.file_name().and_then(|n| n.to_str()),
+                Some("operators.toml" | "parameters.toml" | "overrides.toml")
+            )
+        })
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(CatalogError::Empty(dir.to_path_buf()));
+    }
+    let mut specs = Vec::with_capacity(paths.len());
+    let mut ids = BTreeSet::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|e| CatalogError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        let spec = parse_spec(&path, &text)?;
+        if !ids.insert(spec.id.clone()) {
+            return Err(CatalogError::Invalid {
+                path,
+                key: "id".into(),
+                message: format!("duplicate source id `{}`", spec.id),
+            });
+        }
+        specs.push(spec);
+    }
+    specs.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(specs)
+}
+
+/// Parses and validates one source TOML; `path` is only used in messages.
+pub fn parse_spec(path: &Path, text: &str) -> Result<SourceSpec, CatalogError> {
+    let mut spec: SourceSpec = toml::from_str(text).map_err(|e| CatalogError::Toml {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    spec.catalog_file = path.to_path_buf();
+    validate(&spec)?;
+    Ok(spec)
+}
+
+fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
+    let invalid = |key: &str, message: String| CatalogError::Invalid {
+        path: spec.catalog_file.clone(),
+        key: key.to_string(),
+        message,
+    };
+    let stem = spec
+        .catalog_file
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    if !stem.is_empty() && stem != spec.id {
+        return Err(invalid(
+            "id",
+            format!("id `{}` must equal the file name `{stem}`", spec.id),
+        ));
+    }
+    if spec.id.is_empty()
+        || !spec
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(invalid(
+            "id",
+            format!("`{}` is not a lowercase-dash id", spec.id),
+        ));
+    }
+    for (key, value) in [
+        ("title", &spec.title),
+        ("publisher", &spec.publisher),
+        ("licence", &spec.licence),
+        ("attribution", &spec.attribution),
+    ] {
+        if value.trim().is_empty() {
+            return Err(invalid(key, "must not be empty".into()));
+        }
+    }
+    if !(1..=4).contains(&spec.trust_tier) {
+        return Err(invalid(
+            "trust_tier",
+            format!("{} is not in 1..=4", spec.trust_tier),
+        ));
+    }
+    check_adapter(spec, "adapter", &spec.adapter)?;
+    if spec.files.is_empty() {
+        return Err(invalid("files", "a source needs at least one file".into()));
+    }
+    for (i, file) in spec.files.iter().enumerate() {
+        if file.name.is_empty() || file.name.contains('/') || file.name.contains("..") {
+            return Err(invalid(
+                &format!("files[{i}].name"),
+                format!("`{}` must be a plain file name", file.name),
+            ));
+        }
+        if let Some(a) = &file.adapter {
+            check_adapter(spec, &format!("files[{i}].adapter"), a)?;
+        }
+        if let Some(url) = &file.url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(invalid(
+                &format!("files[{i}].url"),
+                format!("`{url}` is not an http(s) URL"),
+            ));
+        }
+        let mapping = spec.mapping_for(file);
+        for (j, q) in mapping.power.iter().chain(&mapping.surface).enumerate() {
+            if !["MW", "MVA", "m2", "ha", "text"].contains(&q.unit.as_str()) {
+                return Err(invalid(
+                    &format!("files[{i}].mapping.power/surface[{j}].unit"),
+                    format!("unknown unit `{}` (MW, MVA, m2, ha, text)", q.unit),
+                ));
+            }
+        }
+        if let Some(rule) = &mapping.exclude
+            && crate::model::issue_codes::lookup(&rule.code).is_none()
+        {
+            return Err(invalid(
+                "mapping.exclude.code",
+                format!("`{}` is not a known data-issue code", rule.code),
+            ));
+        }
+        if let Some(p) = &mapping.precision
+            && !["building", "address", "approximate"].contains(&p.as_str())
+        {
+            return Err(invalid(
+                "mapping.precision",
+                format!("unknown precision `{p}` (building, address, approximate)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_adapter(spec: &SourceSpec, key: &str, name: &str) -> Result<(), CatalogError> {
+    if adapters::find(name).is_none() {
+        return Err(CatalogError::Invalid {
+            path: spec.catalog_file.clone(),
+            key: key.to_string(),
+            message: format!(
+                "unknown adapter `{name}` (known: {})",
+                adapters::names().join(", ")
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+id = "demo"
+title = "Demo"
+publisher = "Someone"
+licence = "ODbL-1.0"
+attribution = "© OpenStreetMap contributors"
+trust_tier = 3
+adapter = "geojson"
+[[files]]
+name = "a.geojson"
+"#;
+
+    #[test]
+    fn minimal_spec_loads() {
+        let spec = parse_spec(Path::new("sources/demo.toml"), MINIMAL).unwrap();
+        assert_eq!(spec.id, "demo");
+        assert_eq!(spec.adapter_for(&spec.files[0]), "geojson");
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let text = format!("{MINIMAL}\nbogus = 1\n");
+        let err = parse_spec(Path::new("sources/demo.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sources/demo.toml"), "{err}");
+        assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn missing_field_names_it() {
+        let text = MINIMAL.replace("publisher = \"Someone\"\n", "");
+        let err = parse_spec(Path::new("sources/demo.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("publisher"), "{err}");
+    }
+
+    #[test]
+    fn unknown_adapter_is_rejected() {
+        let text = MINIMAL.replace("adapter = \"geojson\"", "adapter = \"nope\"");
+        let err = parse_spec(Path::new("sources/demo.toml"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown adapter `nope`"), "{err}");
+        assert!(err.contains("key `adapter`"), "{err}");
+    }
+
+    #[test]
+    fn id_must_match_file_name() {
+        let err = parse_spec(Path::new("sources/other.toml"), MINIMAL)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must equal the file name"), "{err}");
+    }
+
+    #[test]
+    fn repository_catalog_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sources");
+        let specs = load_dir(&dir).unwrap();
+        let ids: Vec<&str> = specs.iter().map(|s| s.id.as_str()).collect();
+        for id in [
+            "admin-boundaries",
+            "auditfrance-map",
+            "cloudsmog-enriched",
+            "community-map",
+            "enedis-consumption",
+            "operator-disclosures",
+            "osm-datacenters",
+            "peeringdb-dx",
+        ] {
+            assert!(ids.contains(&id), "{id} missing from {ids:?}");
+        }
+    }
+}

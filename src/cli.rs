@@ -1,0 +1,118 @@
+//! Command line: `dcinv build`, `dcinv sources`. Arguments in, exit code out; the work is
+//! done by the library (`dcinv::pipeline`, `dcinv::catalog`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use dcinv::{adapters, catalog, pipeline, summary};
+
+#[derive(Parser)]
+#[command(
+    name = "dcinv",
+    version,
+    about = "Builds the reference inventory of data centres in France from public data"
+)]
+struct Cli {
+    /// Folder of source TOML files.
+    #[arg(long, global = true, default_value = "sources")]
+    catalog: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch every source, build the inventory and write the GeoPackage, GeoJSON and stats.
+    Build {
+        /// Read each source from <MIRROR>/<source-id>/ with no network.
+        #[arg(long)]
+        mirror: Option<PathBuf>,
+        /// Output folder.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
+        /// Snapshot cache for downloads (default: <OUT>/cache).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// No progress bars and no summary (errors are still printed).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// List the sources of the catalog with their adapter, licence and files.
+    Sources,
+}
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Sources => {
+            let specs = catalog::load_dir(&cli.catalog)
+                .with_context(|| format!("loading the catalog {}", cli.catalog.display()))?;
+            println!(
+                "{:<22} {:<18} {:>4}  {:<28} files",
+                "source", "adapter", "tier", "licence"
+            );
+            for s in &specs {
+                let files: Vec<String> = s
+                    .files
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{}{}",
+                            f.name,
+                            if f.url.is_some() {
+                                ""
+                            } else {
+                                " (mirror only)"
+                            }
+                        )
+                    })
+                    .collect();
+                println!(
+                    "{:<22} {:<18} {:>4}  {:<28} {}",
+                    s.id,
+                    s.adapter,
+                    s.trust_tier,
+                    s.licence,
+                    files.join(", ")
+                );
+            }
+            println!("\nadapters:");
+            for name in adapters::names() {
+                if let Some(a) = adapters::find(name) {
+                    println!("  {:<18} {}", name, a.summary());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Build {
+            mirror,
+            out,
+            cache,
+            quiet,
+        } => {
+            let opts = pipeline::BuildOptions {
+                catalog_dir: cli.catalog,
+                cache_dir: cache.unwrap_or_else(|| out.join("cache")),
+                mirror,
+                out_dir: out,
+                quiet,
+            };
+            let report = pipeline::build(&opts).context("build failed")?;
+            if !quiet {
+                print!("{}", summary::render(&report));
+            }
+            let failed = report.failed_sources();
+            for (id, message) in &failed {
+                eprintln!("dcinv: source {id} failed: {message}");
+            }
+            Ok(if failed.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! dcinv: builds the reference inventory of data centres in France from public data.
+//! Flow (one way, a plain data type between stages): catalog → fetch → adapters → locate →
+//! reconcile → store / export. See ARCHITECTURE.md for the file behind each stage.
+
+pub mod adapters;
+pub mod catalog;
+pub mod error;
+pub mod export;
+pub mod fetch;
+pub mod geo;
+pub mod model;
+pub mod pipeline;
+pub mod reconcile;
+pub mod store;
+pub mod summary;

@@ -1,0 +1,412 @@
+//! The record model shared by every stage: what an adapter produces from one source file
+//! (records, data issues, published counts) and the provenance every value carries.
+//!
+//! Units are in field names: `_m2`, `_mw`, `_mva`, `_mwh`, `_ha`.
+
+use serde::Serialize;
+
+/// WGS 84 longitude/latitude, in degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LonLat {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// How precisely the record's point places the site (best first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointPrecision {
+    /// The point is (the centroid of) the mapped building or site.
+    Building,
+    /// The point is a geocoded street address.
+    Address,
+    /// The point is hand-placed or a city centre.
+    Approximate,
+    /// The point was derived by dcinv from a commune name.
+    Commune,
+    /// No point: located by postcode only.
+    None,
+}
+
+/// Lifecycle status of a site, normalised from the status words of each source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Operating,
+    UnderConstruction,
+    Project,
+    Contested,
+    Disused,
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Operating => "operating",
+            Status::UnderConstruction => "under_construction",
+            Status::Project => "project",
+            Status::Contested => "contested",
+            Status::Disused => "disused",
+            Status::Unknown => "unknown",
+        }
+    }
+
+    /// Reads the status words found in names, descriptions and status fields (French and
+    /// English). Returns `None` when no word is recognised.
+    pub fn from_words(text: &str) -> Option<Status> {
+        let t = text.to_lowercase();
+        let has = |w: &[&str]| w.iter().any(|w| t.contains(w));
+        if has(&["contest", "opposition", "recours"]) {
+            Some(Status::Contested)
+        } else if has(&["construction", "chantier", "en travaux"]) {
+            Some(Status::UnderConstruction)
+        } else if has(&[
+            "projet",
+            "project",
+            "proposed",
+            "planned",
+            "annonc",
+            "announced",
+        ]) {
+            Some(Status::Project)
+        } else if has(&["disused", "abandoned", "désaffect", "fermé", "closed"]) {
+            Some(Status::Disused)
+        } else if has(&["operating", "operational", "en service", "active", "opened"]) {
+            Some(Status::Operating)
+        } else {
+            None
+        }
+    }
+}
+
+/// A postal address as the source gives it (no normalisation yet).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Address {
+    pub housenumber: Option<String>,
+    pub street: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    /// The full address line when the source gives one line only.
+    pub full: Option<String>,
+}
+
+impl Address {
+    pub fn is_empty(&self) -> bool {
+        self.housenumber.is_none()
+            && self.street.is_none()
+            && self.postcode.is_none()
+            && self.city.is_none()
+            && self.full.is_none()
+    }
+
+    /// One display line: the full line if given, else the parts joined.
+    pub fn line(&self) -> Option<String> {
+        if let Some(f) = &self.full {
+            return Some(f.clone());
+        }
+        let street = [self.housenumber.as_deref(), self.street.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let town = [self.postcode.as_deref(), self.city.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let parts: Vec<&str> = [street.as_str(), town.as_str()]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+/// What a power figure measures. Most published MW are not IT power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PowerKind {
+    /// IT (critical) load.
+    It,
+    /// Electrical power of the whole facility / available to customers / "puissance électrique".
+    Facility,
+    /// Grid connection capacity, in MVA.
+    GridMva,
+    /// Thermal MW as written by the source.
+    Thermal,
+    /// A planned or announced power.
+    Planned,
+    /// The source does not say what it measures.
+    Unspecified,
+}
+
+/// What a surface figure measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SurfaceKind {
+    /// IT rooms / white space / surface utile clients.
+    WhiteSpace,
+    /// Gross floor area of the building(s).
+    FloorArea,
+    /// Land / site area.
+    SiteArea,
+    /// The source does not say.
+    Unspecified,
+}
+
+/// An observed power figure, as published.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PowerFact {
+    pub value: f64,
+    /// `MW` or `MVA`.
+    pub unit: &'static str,
+    pub kind: PowerKind,
+    /// The source's own words for what it measures, kept verbatim.
+    pub kind_text: Option<String>,
+    /// The field the figure was read from.
+    pub field: String,
+}
+
+/// An observed surface figure, as published, in square metres.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SurfaceFact {
+    pub value_m2: f64,
+    pub kind: SurfaceKind,
+    pub kind_text: Option<String>,
+    pub field: String,
+}
+
+/// A measured annual energy consumption.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnergyObs {
+    pub year: i32,
+    pub mwh: f64,
+}
+
+/// Where a record came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Provenance {
+    pub source_id: String,
+    pub file: String,
+    pub snapshot_sha256: String,
+    /// When the snapshot was fetched or read from the mirror (RFC 3339).
+    pub retrieved_at: String,
+    /// `mirror:<path>` or the URL it was downloaded from.
+    pub origin: String,
+    pub licence: String,
+    /// Where in the file the record is (row number, feature index, JSON path).
+    pub locator: String,
+}
+
+/// One site as one source describes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Record {
+    /// `<source-id>:<native-id>`.
+    pub record_key: String,
+    pub source_id: String,
+    pub native_id: String,
+    /// The original point, as published (after repairs logged as data issues).
+    pub point: Option<LonLat>,
+    pub point_precision: PointPrecision,
+    pub name: Option<String>,
+    pub alt_names: Vec<String>,
+    pub operator: Option<String>,
+    pub operator_wikidata: Option<String>,
+    /// Site codes such as `PA3`, `PAR8`, `MRS1`.
+    pub codes: Vec<String>,
+    pub address: Address,
+    /// Commune name as given by the source (may differ from the located commune).
+    pub commune_name: Option<String>,
+    /// Département code as given by the source (used when there is no point).
+    pub departement_hint: Option<String>,
+    pub status: Status,
+    pub status_text: Option<String>,
+    pub website: Option<String>,
+    /// OSM element as `node/123`, `way/45`, `relation/6` when the source gives one.
+    pub osm_ref: Option<String>,
+    pub peeringdb_fac_id: Option<i64>,
+    pub powers: Vec<PowerFact>,
+    pub surfaces: Vec<SurfaceFact>,
+    pub energy: Vec<EnergyObs>,
+    /// Free description kept for later stages.
+    pub description: Option<String>,
+    pub provenance: Provenance,
+}
+
+impl Record {
+    /// A blank record with its identity and provenance; adapters fill the rest.
+    pub fn new(source_id: &str, native_id: &str, provenance: Provenance) -> Record {
+        Record {
+            record_key: format!("{source_id}:{native_id}"),
+            source_id: source_id.to_string(),
+            native_id: native_id.to_string(),
+            point: None,
+            point_precision: PointPrecision::None,
+            name: None,
+            alt_names: Vec::new(),
+            operator: None,
+            operator_wikidata: None,
+            codes: Vec::new(),
+            address: Address::default(),
+            commune_name: None,
+            departement_hint: None,
+            status: Status::Unknown,
+            status_text: None,
+            website: None,
+            osm_ref: None,
+            peeringdb_fac_id: None,
+            powers: Vec::new(),
+            surfaces: Vec::new(),
+            energy: Vec::new(),
+            description: None,
+            provenance,
+        }
+    }
+}
+
+/// What happened to the record an issue is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueAction {
+    /// The record was kept as is; the issue is information.
+    Kept,
+    /// The record was kept after a repair.
+    Repaired,
+    /// The record was dropped.
+    Dropped,
+    /// A value was ignored (not ingested) but the record was kept.
+    ValueIgnored,
+}
+
+impl IssueAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueAction::Kept => "kept",
+            IssueAction::Repaired => "repaired",
+            IssueAction::Dropped => "dropped",
+            IssueAction::ValueIgnored => "value_ignored",
+        }
+    }
+}
+
+/// A bad or notable record: counted per (source, code), stored and printed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataIssue {
+    pub source_id: String,
+    /// Stable snake_case code (see `issue_codes`).
+    pub code: &'static str,
+    pub action: IssueAction,
+    pub file: String,
+    /// Row number, feature index or JSON path in the file.
+    pub locator: String,
+    pub record_key: Option<String>,
+    pub message: String,
+}
+
+/// The stable data-issue codes. Adding one is fine; renaming one is a breaking change.
+pub mod issue_codes {
+    /// Latitude and longitude were swapped in the source; repaired.
+    pub const COORDS_SWAPPED: &str = "coords_swapped";
+    /// No usable coordinates; kept if a postcode or commune can locate it.
+    pub const MISSING_COORDS: &str = "missing_coords";
+    /// Coordinates that are not numbers or out of range.
+    pub const INVALID_COORDS: &str = "invalid_coords";
+    /// The point is not in France (nor within tolerance of its border/coast).
+    pub const OUTSIDE_FRANCE: &str = "outside_france";
+    /// The point fell just outside the simplified boundaries and was snapped to the nearest département.
+    pub const SNAPPED_TO_BOUNDARY: &str = "snapped_to_boundary";
+    /// Located by postcode because the point is missing.
+    pub const LOCATED_BY_POSTCODE: &str = "located_by_postcode";
+    /// Located at the commune named by the source because the point is missing.
+    pub const LOCATED_BY_COMMUNE: &str = "located_by_commune";
+    /// Neither point, postcode nor commune: cannot be placed.
+    pub const UNLOCATABLE: &str = "unlocatable";
+    /// A value that is not an OSM id sat in the id column (shifted columns).
+    pub const ID_NOT_OSM: &str = "id_not_osm";
+    /// A JavaScript object leaked into a field as `[object Object]`.
+    pub const OBJECT_OBJECT: &str = "object_object_value";
+    /// A field held an embedded newline; normalised to a space.
+    pub const EMBEDDED_NEWLINE: &str = "embedded_newline";
+    /// The same record key twice in a source; later copies dropped.
+    pub const DUPLICATE_RECORD: &str = "duplicate_record";
+    /// Same coordinates and same attributes as an earlier row; kept (reconciliation merges them).
+    pub const DUPLICATE_POINT: &str = "duplicate_point";
+    /// A value the source marks as a default, not an observation (e.g. `capacity_source = iea_default`).
+    pub const DEFAULT_NOT_OBSERVED: &str = "default_value_not_observed";
+    /// A power or surface string that could not be read as a number with a unit.
+    pub const UNPARSED_QUANTITY: &str = "unparsed_quantity";
+    /// A row with fewer or more fields than the header.
+    pub const ROW_SHAPE: &str = "row_shape_mismatch";
+    /// A feature without geometry or with a geometry that is not a point.
+    pub const BAD_GEOMETRY: &str = "bad_geometry";
+    /// A record that is not a data centre (e.g. an internet exchange point listed as a hub).
+    pub const NOT_A_DATA_CENTRE: &str = "not_a_data_centre";
+    /// A fact about several sites (an operator total) that is kept as a published figure, not a site.
+    pub const AGGREGATE_FACT: &str = "aggregate_fact";
+    /// A record with no name, operator, code or address: only a point.
+    pub const ANONYMOUS_POINT: &str = "anonymous_point";
+
+    /// Every code, for lookups from the catalog and for the schema.
+    pub const ALL: &[&str] = &[
+        COORDS_SWAPPED,
+        MISSING_COORDS,
+        INVALID_COORDS,
+        OUTSIDE_FRANCE,
+        SNAPPED_TO_BOUNDARY,
+        LOCATED_BY_POSTCODE,
+        LOCATED_BY_COMMUNE,
+        UNLOCATABLE,
+        ID_NOT_OSM,
+        OBJECT_OBJECT,
+        EMBEDDED_NEWLINE,
+        DUPLICATE_RECORD,
+        DUPLICATE_POINT,
+        DEFAULT_NOT_OBSERVED,
+        UNPARSED_QUANTITY,
+        ROW_SHAPE,
+        BAD_GEOMETRY,
+        NOT_A_DATA_CENTRE,
+        AGGREGATE_FACT,
+        ANONYMOUS_POINT,
+    ];
+
+    /// The static code for a code written in the catalog.
+    pub fn lookup(code: &str) -> Option<&'static str> {
+        ALL.iter().copied().find(|c| *c == code)
+    }
+}
+
+/// A published count of data centres (press, studies), kept to sanity-check a build.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PublishedCount {
+    pub source_id: String,
+    pub scope: String,
+    pub count_low: Option<i64>,
+    pub count_high: Option<i64>,
+    pub definition: String,
+    pub source_url: String,
+    pub source_date: String,
+}
+
+/// Administrative reference data read by the `admin-boundaries` adapter.
+#[derive(Debug, Clone)]
+pub enum AdminPart {
+    Departements(Vec<crate::geo::locate::AdminPolygon>),
+    Communes(Vec<crate::geo::locate::AdminPolygon>),
+    CogDepartements(Vec<crate::geo::locate::CogDepartement>),
+    CogRegions(Vec<crate::geo::locate::CogRegion>),
+}
+
+/// What an adapter returns for one file.
+#[derive(Debug, Default)]
+pub struct ParseOutput {
+    pub records: Vec<Record>,
+    pub issues: Vec<DataIssue>,
+    pub published_counts: Vec<PublishedCount>,
+    /// Input units read from the file (rows, features, entries), for the accounting check:
+    /// `units_read = records + dropped issues + published counts` (+ admin units).
+    pub units_read: usize,
+    /// Boundaries and code tables (only from the `admin-boundaries` adapter).
+    pub admin: Option<AdminPart>,
+}

@@ -1,0 +1,345 @@
+//! The build, stage by stage: catalog → fetch → parse → dedupe → locate → reconcile →
+//! store/export. Takes [`BuildOptions`], returns a [`BuildReport`] (what was built, from what,
+//! with which data issues). A source that fails is reported and the others go on.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::adapters::{self, FileInput};
+use crate::catalog::{self, SourceSpec};
+use crate::error::BuildError;
+use crate::fetch::{Fetcher, MirrorFetcher, http::HttpFetcher};
+use crate::geo::locate::{AdminIndex, AdminPolygon, CogDepartement, CogRegion};
+use crate::geo::stage::{LocatedRecord, locate_records};
+use crate::model::{
+    AdminPart, DataIssue, IssueAction, Provenance, PublishedCount, Record, issue_codes,
+};
+use crate::reconcile::{self, Facility};
+use crate::{export, store};
+
+/// The id of the source that holds the administrative boundaries.
+pub const ADMIN_SOURCE: &str = "admin-boundaries";
+
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub catalog_dir: PathBuf,
+    /// Read every source from `<mirror>/<source-id>/`; no network.
+    pub mirror: Option<PathBuf>,
+    pub out_dir: PathBuf,
+    /// Snapshot cache for live downloads.
+    pub cache_dir: PathBuf,
+    pub quiet: bool,
+}
+
+/// One file of one source, as fetched and parsed.
+#[derive(Debug, Clone)]
+pub struct FileRun {
+    pub file: String,
+    pub sha256: Option<String>,
+    pub bytes: usize,
+    pub origin: Option<String>,
+    pub retrieved_at: Option<String>,
+    pub units_read: usize,
+}
+
+/// What happened to one source.
+#[derive(Debug, Clone)]
+pub struct SourceRun {
+    pub source_id: String,
+    /// None when the source built; the message naming the file otherwise.
+    pub error: Option<String>,
+    pub files: Vec<FileRun>,
+    pub units_read: usize,
+    /// Records stored in `source_records`.
+    pub records_kept: usize,
+    pub records_dropped: usize,
+    pub published_counts: usize,
+}
+
+/// Everything the store and export stages write.
+pub struct Inventory {
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub fetch_mode: String,
+    pub specs: Vec<SourceSpec>,
+    pub source_runs: Vec<SourceRun>,
+    pub records: Vec<LocatedRecord>,
+    /// Facility id of each record, same order as `records`.
+    pub record_facility: Vec<String>,
+    pub facilities: Vec<Facility>,
+    pub issues: Vec<DataIssue>,
+    pub published_counts: Vec<PublishedCount>,
+}
+
+/// The outcome of a build, for the summary and the exit code.
+pub struct BuildReport {
+    pub inventory: Inventory,
+    pub outputs: Vec<PathBuf>,
+}
+
+impl BuildReport {
+    /// Sources that failed, with their message.
+    pub fn failed_sources(&self) -> Vec<(&str, &str)> {
+        self.inventory
+            .source_runs
+            .iter()
+            .filter_map(|s| s.error.as_deref().map(|e| (s.source_id.as_str(), e)))
+            .collect()
+    }
+}
+
+pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
+    let started_at = crate::fetch::now_rfc3339();
+    let specs = catalog::load_dir(&opts.catalog_dir)?;
+    let fetcher: Box<dyn Fetcher> = match &opts.mirror {
+        Some(root) => Box::new(MirrorFetcher { root: root.clone() }),
+        None => Box::new(
+            HttpFetcher::new(opts.cache_dir.clone())
+                .map_err(|e| BuildError::NothingBuilt(e.to_string()))?,
+        ),
+    };
+    let total_files: usize = specs.iter().map(|s| s.files.len()).sum();
+    let bar = progress(opts.quiet, total_files as u64, "fetch + parse");
+
+    // Fetch and parse, source by source. A failing file fails its whole source.
+    let mut source_runs = Vec::new();
+    let mut records: Vec<Record> = Vec::new();
+    let mut issues: Vec<DataIssue> = Vec::new();
+    let mut published_counts = Vec::new();
+    let mut admin_parts: Vec<AdminPart> = Vec::new();
+    for spec in &specs {
+        bar.set_message(spec.id.clone());
+        let mut run = SourceRun {
+            source_id: spec.id.clone(),
+            error: None,
+            files: Vec::new(),
+            units_read: 0,
+            records_kept: 0,
+            records_dropped: 0,
+            published_counts: 0,
+        };
+        let mut source_records = Vec::new();
+        let mut source_issues = Vec::new();
+        let mut source_counts = Vec::new();
+        let mut source_admin = Vec::new();
+        for file in &spec.files {
+            bar.inc(1);
+            let snapshot = match fetcher.fetch(spec, file) {
+                Ok(s) => s,
+                Err(e) => {
+                    run.error = Some(e.to_string());
+                    break;
+                }
+            };
+            let Some(adapter) = adapters::find(spec.adapter_for(file)) else {
+                run.error = Some(format!("no adapter `{}`", spec.adapter_for(file)));
+                break;
+            };
+            let input = FileInput {
+                spec,
+                file,
+                bytes: &snapshot.bytes,
+                provenance: Provenance {
+                    source_id: spec.id.clone(),
+                    file: file.name.clone(),
+                    snapshot_sha256: snapshot.sha256.clone(),
+                    retrieved_at: snapshot.retrieved_at.clone(),
+                    origin: snapshot.origin.clone(),
+                    licence: spec.licence.clone(),
+                    locator: String::new(),
+                },
+            };
+            match adapter.parse(&input) {
+                Ok(out) => {
+                    run.files.push(FileRun {
+                        file: file.name.clone(),
+                        sha256: Some(snapshot.sha256.clone()),
+                        bytes: snapshot.bytes.len(),
+                        origin: Some(snapshot.origin.clone()),
+                        retrieved_at: Some(snapshot.retrieved_at.clone()),
+                        units_read: out.units_read,
+                    });
+                    source_records.extend(out.records);
+                    source_issues.extend(out.issues);
+                    source_counts.extend(out.published_counts);
+                    source_admin.extend(out.admin);
+                }
+                Err(e) => {
+                    run.error = Some(format!("source {}: {e}", spec.id));
+                    break;
+                }
+            }
+        }
+        if run.error.is_none() {
+            run.units_read = run.files.iter().map(|f| f.units_read).sum();
+            run.published_counts = source_counts.len();
+            records.extend(dedupe(source_records, &mut source_issues));
+            issues.extend(source_issues);
+            published_counts.extend(source_counts);
+            admin_parts.extend(source_admin);
+        } else {
+            // Nothing of a failed source is used: a half-read source would skew counts.
+            run.files.clear();
+        }
+        source_runs.push(run);
+    }
+    bar.finish_and_clear();
+
+    // Locate.
+    let index = admin_index(admin_parts, &source_runs)?;
+    let bar = progress(opts.quiet, 0, "locate");
+    let (mut located, locate_issues) = locate_records(&index, records);
+    issues.extend(locate_issues);
+    bar.finish_and_clear();
+    located.sort_by(|a, b| a.record.record_key.cmp(&b.record.record_key));
+
+    // Reconcile.
+    let (facilities, record_facility) = reconcile::facilities_one_per_record(&located);
+
+    // Per-source accounting.
+    for run in &mut source_runs {
+        run.records_kept = located
+            .iter()
+            .filter(|r| r.record.source_id == run.source_id)
+            .count();
+        run.records_dropped = issues
+            .iter()
+            .filter(|i| i.source_id == run.source_id && i.action == IssueAction::Dropped)
+            .count();
+    }
+    if source_runs
+        .iter()
+        .all(|r| r.error.is_some() || r.source_id == ADMIN_SOURCE)
+    {
+        let failures: Vec<String> = source_runs.iter().filter_map(|r| r.error.clone()).collect();
+        return Err(BuildError::NothingBuilt(failures.join("; ")));
+    }
+    issues.sort_by(|a, b| {
+        (&a.source_id, a.code, &a.record_key, &a.locator).cmp(&(
+            &b.source_id,
+            b.code,
+            &b.record_key,
+            &b.locator,
+        ))
+    });
+
+    let mut inventory = Inventory {
+        run_id: String::new(),
+        started_at,
+        finished_at: String::new(),
+        fetch_mode: fetcher.describe(),
+        specs,
+        source_runs,
+        records: located,
+        record_facility,
+        facilities,
+        issues,
+        published_counts,
+    };
+    inventory.finished_at = crate::fetch::now_rfc3339();
+    inventory.run_id = run_id(&inventory);
+
+    // Store and export.
+    let bar = progress(opts.quiet, 0, "write outputs");
+    let mut outputs = Vec::new();
+    outputs.push(store::write_inventory(&opts.out_dir, &inventory)?);
+    outputs.extend(export::write_all(&opts.out_dir, &inventory)?);
+    bar.finish_and_clear();
+    Ok(BuildReport { inventory, outputs })
+}
+
+/// Drops later copies of a record key within a source.
+fn dedupe(records: Vec<Record>, issues: &mut Vec<DataIssue>) -> Vec<Record> {
+    let mut seen = HashSet::new();
+    let mut kept = Vec::with_capacity(records.len());
+    for r in records {
+        if seen.insert(r.record_key.clone()) {
+            kept.push(r);
+        } else {
+            issues.push(DataIssue {
+                source_id: r.source_id.clone(),
+                code: issue_codes::DUPLICATE_RECORD,
+                action: IssueAction::Dropped,
+                file: r.provenance.file.clone(),
+                locator: r.provenance.locator.clone(),
+                record_key: Some(r.record_key.clone()),
+                message: "record key already read from an earlier entry or file of this source"
+                    .into(),
+            });
+        }
+    }
+    kept
+}
+
+fn admin_index(parts: Vec<AdminPart>, runs: &[SourceRun]) -> Result<AdminIndex, BuildError> {
+    if let Some(err) = runs
+        .iter()
+        .find(|r| r.source_id == ADMIN_SOURCE)
+        .and_then(|r| r.error.clone())
+    {
+        return Err(BuildError::Boundaries(err));
+    }
+    let mut deps: Vec<AdminPolygon> = Vec::new();
+    let mut communes: Vec<AdminPolygon> = Vec::new();
+    let mut cog_deps: Vec<CogDepartement> = Vec::new();
+    let mut cog_regs: Vec<CogRegion> = Vec::new();
+    for p in parts {
+        match p {
+            AdminPart::Departements(v) => deps.extend(v),
+            AdminPart::Communes(v) => communes.extend(v),
+            AdminPart::CogDepartements(v) => cog_deps.extend(v),
+            AdminPart::CogRegions(v) => cog_regs.extend(v),
+        }
+    }
+    if deps.is_empty() || cog_deps.is_empty() || cog_regs.is_empty() {
+        return Err(BuildError::Boundaries(format!(
+            "the catalog source `{ADMIN_SOURCE}` must provide département boundaries and the COG département and région tables"
+        )));
+    }
+    Ok(AdminIndex::new(deps, communes, &cog_deps, &cog_regs))
+}
+
+/// A deterministic id of the run's inputs: sha256 over the snapshot hashes.
+fn run_id(inv: &Inventory) -> String {
+    let mut parts: BTreeMap<String, String> = BTreeMap::new();
+    for run in &inv.source_runs {
+        for f in &run.files {
+            parts.insert(
+                format!("{}/{}", run.source_id, f.file),
+                f.sha256.clone().unwrap_or_default(),
+            );
+        }
+    }
+    let text: String = parts.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let stamp = inv.started_at.replace([':', '-'], "");
+    format!(
+        "{}-{}",
+        stamp,
+        &crate::fetch::sha256_hex(text.as_bytes())[..8]
+    )
+}
+
+fn progress(quiet: bool, len: u64, stage: &str) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = if len > 0 {
+        ProgressBar::new(len)
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    let template = if len > 0 {
+        "{prefix:>14} [{bar:30}] {pos}/{len} {msg}"
+    } else {
+        "{prefix:>14} {spinner} {msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(stage.to_string());
+    bar
+}

@@ -1,0 +1,464 @@
+//! Store stage: the [`Inventory`] → `<out>/inventory.gpkg`, an OGC GeoPackage with the point
+//! layers `source_records` and `facilities` and the attribute tables `power_facts`,
+//! `surface_facts`, `energy_observations`, `data_issues`, `run_sources`, `runs`, `sources`
+//! and `published_counts`. Written to a temporary file, then renamed.
+
+pub mod gpkg;
+
+use std::path::{Path, PathBuf};
+
+use gpkg::{Column, GpkgWriter, Value};
+
+use crate::error::StoreError;
+use crate::pipeline::Inventory;
+
+pub const GPKG_NAME: &str = "inventory.gpkg";
+
+fn join(v: &[String]) -> Value {
+    if v.is_empty() {
+        Value::Null
+    } else {
+        Value::Text(v.join(";"))
+    }
+}
+
+fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn count(n: usize) -> Value {
+    Value::Integer(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Writes the GeoPackage and returns its path.
+pub fn write_inventory(out_dir: &Path, inv: &Inventory) -> Result<PathBuf, StoreError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| StoreError::Io {
+        path: out_dir.to_path_buf(),
+        source: e,
+    })?;
+    let path = out_dir.join(GPKG_NAME);
+    let tmp = out_dir.join(format!(".{GPKG_NAME}.{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let result = write_to(&tmp, inv).and_then(|()| {
+        std::fs::rename(&tmp, &path).map_err(|e| StoreError::Io {
+            path: path.clone(),
+            source: e,
+        })
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map(|()| path)
+}
+
+fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
+    let err = |e: gpkg::GpkgError| StoreError::Gpkg {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let mut w = GpkgWriter::create(path).map_err(err)?;
+    let odbl = "Contains data © OpenStreetMap contributors, ODbL 1.0; see the sources table for every licence";
+
+    let record_cols = [
+        Column::text("record_key"),
+        Column::text("source_id"),
+        Column::text("native_id"),
+        Column::text("facility_id"),
+        Column::text("name"),
+        Column::text("alt_names"),
+        Column::text("operator"),
+        Column::text("operator_wikidata"),
+        Column::text("codes"),
+        Column::text("osm_ref"),
+        Column::integer("peeringdb_fac_id"),
+        Column::text("status"),
+        Column::text("status_text"),
+        Column::text("point_precision"),
+        Column::text("address"),
+        Column::text("postcode"),
+        Column::text("source_commune_name"),
+        Column::text("commune_insee"),
+        Column::text("commune_name"),
+        Column::text("departement_code"),
+        Column::text("departement_name"),
+        Column::text("region_code"),
+        Column::text("region_name"),
+        Column::text("locate_method"),
+        Column::integer("power_fact_count"),
+        Column::integer("surface_fact_count"),
+        Column::integer("energy_latest_year"),
+        Column::real("energy_latest_mwh"),
+        Column::text("website"),
+        Column::text("description"),
+        Column::text("file"),
+        Column::text("locator"),
+        Column::text("snapshot_sha256"),
+        Column::text("retrieved_at"),
+        Column::text("origin"),
+        Column::text("licence"),
+    ];
+    let rows = inv
+        .records
+        .iter()
+        .zip(&inv.record_facility)
+        .map(|(lr, fid)| {
+            let r = &lr.record;
+            let l = &lr.location;
+            let latest = r.energy.iter().max_by_key(|e| e.year);
+            (
+                r.point.map(|p| (p.lon, p.lat)),
+                vec![
+                    r.record_key.clone().into(),
+                    r.source_id.clone().into(),
+                    r.native_id.clone().into(),
+                    fid.clone().into(),
+                    r.name.clone().into(),
+                    join(&r.alt_names),
+                    r.operator.clone().into(),
+                    r.operator_wikidata.clone().into(),
+                    join(&r.codes),
+                    r.osm_ref.clone().into(),
+                    r.peeringdb_fac_id.into(),
+                    r.status.as_str().into(),
+                    r.status_text.clone().into(),
+                    enum_str(&r.point_precision).into(),
+                    r.address.line().into(),
+                    r.address.postcode.clone().into(),
+                    r.commune_name.clone().into(),
+                    l.commune_insee.clone().into(),
+                    l.commune_name.clone().into(),
+                    l.departement_code.clone().into(),
+                    l.departement_name.clone().into(),
+                    l.region_code.clone().into(),
+                    l.region_name.clone().into(),
+                    enum_str(&l.method).into(),
+                    count(r.powers.len()),
+                    count(r.surfaces.len()),
+                    latest.map(|e| i64::from(e.year)).into(),
+                    latest.map(|e| e.mwh).into(),
+                    r.website.clone().into(),
+                    r.description.clone().into(),
+                    r.provenance.file.clone().into(),
+                    r.provenance.locator.clone().into(),
+                    r.provenance.snapshot_sha256.clone().into(),
+                    r.provenance.retrieved_at.clone().into(),
+                    r.provenance.origin.clone().into(),
+                    r.provenance.licence.clone().into(),
+                ],
+            )
+        });
+    w.add_point_layer(
+        "source_records",
+        "Source records",
+        &format!("Every record of every source at its original coordinates. {odbl}"),
+        &record_cols,
+        rows,
+    )
+    .map_err(err)?;
+
+    let facility_cols = [
+        Column::text("facility_id"),
+        Column::text("name"),
+        Column::text("operator"),
+        Column::text("codes"),
+        Column::text("typology"),
+        Column::text("status"),
+        Column::text("commune_insee"),
+        Column::text("commune_name"),
+        Column::text("departement_code"),
+        Column::text("departement_name"),
+        Column::text("region_code"),
+        Column::text("region_name"),
+        Column::text("point_precision"),
+        Column::text("locate_method"),
+        Column::integer("member_count"),
+        Column::text("members"),
+        Column::text("sources"),
+    ];
+    let rows = inv.facilities.iter().map(|f| {
+        let l = &f.location;
+        (
+            f.point.map(|p| (p.lon, p.lat)),
+            vec![
+                f.facility_id.clone().into(),
+                f.name.clone().into(),
+                f.operator.clone().into(),
+                join(&f.codes),
+                f.typology.clone().into(),
+                f.status.as_str().into(),
+                l.commune_insee.clone().into(),
+                l.commune_name.clone().into(),
+                l.departement_code.clone().into(),
+                l.departement_name.clone().into(),
+                l.region_code.clone().into(),
+                l.region_name.clone().into(),
+                enum_str(&f.point_precision).into(),
+                enum_str(&l.method).into(),
+                count(f.members.len()),
+                join(&f.members),
+                join(&f.sources),
+            ],
+        )
+    });
+    w.add_point_layer(
+        "facilities",
+        "Data-centre facilities",
+        &format!("One row per facility (members = source record keys). {odbl}"),
+        &facility_cols,
+        rows,
+    )
+    .map_err(err)?;
+
+    let rows = inv.records.iter().flat_map(|lr| {
+        lr.record.powers.iter().map(|p| {
+            vec![
+                lr.record.record_key.clone().into(),
+                p.value.into(),
+                p.unit.into(),
+                enum_str(&p.kind).into(),
+                p.kind_text.clone().into(),
+                p.field.clone().into(),
+            ]
+        })
+    });
+    w.add_attribute_table(
+        "power_facts",
+        "Observed powers",
+        "Published power figures with what they measure (kind) and their unit (MW or MVA)",
+        &[
+            Column::text("record_key"),
+            Column::real("value"),
+            Column::text("unit"),
+            Column::text("kind"),
+            Column::text("kind_text"),
+            Column::text("field"),
+        ],
+        rows,
+    )
+    .map_err(err)?;
+
+    let rows = inv.records.iter().flat_map(|lr| {
+        lr.record.surfaces.iter().map(|s| {
+            vec![
+                lr.record.record_key.clone().into(),
+                s.value_m2.into(),
+                enum_str(&s.kind).into(),
+                s.kind_text.clone().into(),
+                s.field.clone().into(),
+            ]
+        })
+    });
+    w.add_attribute_table(
+        "surface_facts",
+        "Observed surfaces",
+        "Published surfaces in m² with what they measure (white space, floor area, site area)",
+        &[
+            Column::text("record_key"),
+            Column::real("value_m2"),
+            Column::text("kind"),
+            Column::text("kind_text"),
+            Column::text("field"),
+        ],
+        rows,
+    )
+    .map_err(err)?;
+
+    let rows = inv.records.iter().flat_map(|lr| {
+        lr.record.energy.iter().map(|e| {
+            vec![
+                lr.record.record_key.clone().into(),
+                i64::from(e.year).into(),
+                e.mwh.into(),
+            ]
+        })
+    });
+    w.add_attribute_table(
+        "energy_observations",
+        "Measured annual energy",
+        "Measured annual electricity by record and year, in MWh",
+        &[
+            Column::text("record_key"),
+            Column::integer("year"),
+            Column::real("energy_mwh"),
+        ],
+        rows,
+    )
+    .map_err(err)?;
+
+    let rows = inv.issues.iter().map(|i| {
+        vec![
+            i.source_id.clone().into(),
+            i.code.into(),
+            i.action.as_str().into(),
+            i.file.clone().into(),
+            i.locator.clone().into(),
+            i.record_key.clone().into(),
+            i.message.clone().into(),
+        ]
+    });
+    w.add_attribute_table(
+        "data_issues",
+        "Data issues",
+        "Bad or repaired records, with a stable code and what was done (kept, repaired, dropped, value_ignored)",
+        &[
+            Column::text("source_id"),
+            Column::text("code"),
+            Column::text("action"),
+            Column::text("file"),
+            Column::text("locator"),
+            Column::text("record_key"),
+            Column::text("message"),
+        ],
+        rows,
+    )
+    .map_err(err)?;
+
+    let rows = inv.source_runs.iter().flat_map(|s| {
+        let files: Vec<Vec<Value>> = if s.files.is_empty() {
+            vec![vec![
+                s.source_id.clone().into(),
+                s.error.as_ref().map_or("ok", |_| "failed").into(),
+                s.error.clone().into(),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+            ]]
+        } else {
+            s.files
+                .iter()
+                .map(|f| {
+                    vec![
+                        s.source_id.clone().into(),
+                        "ok".into(),
+                        Value::Null,
+                        f.file.clone().into(),
+                        f.sha256.clone().into(),
+                        count(f.bytes),
+                        f.origin.clone().into(),
+                        f.retrieved_at.clone().into(),
+                        count(f.units_read),
+                    ]
+                })
+                .collect()
+        };
+        files
+    });
+    w.add_attribute_table(
+        "run_sources",
+        "Snapshots used by the run",
+        "Per source file: status, sha256 of the bytes read, origin, time, entries read",
+        &[
+            Column::text("source_id"),
+            Column::text("status"),
+            Column::text("error"),
+            Column::text("file"),
+            Column::text("snapshot_sha256"),
+            Column::integer("bytes"),
+            Column::text("origin"),
+            Column::text("retrieved_at"),
+            Column::integer("units_read"),
+        ],
+        rows,
+    )
+    .map_err(err)?;
+
+    let failed: Vec<&str> = inv
+        .source_runs
+        .iter()
+        .filter(|s| s.error.is_some())
+        .map(|s| s.source_id.as_str())
+        .collect();
+    w.add_attribute_table(
+        "runs",
+        "Build runs",
+        "The run that wrote this inventory",
+        &[
+            Column::text("run_id"),
+            Column::text("tool_version"),
+            Column::text("started_at"),
+            Column::text("finished_at"),
+            Column::text("fetch_mode"),
+            Column::integer("record_count"),
+            Column::integer("facility_count"),
+            Column::integer("issue_count"),
+            Column::text("failed_sources"),
+        ],
+        [vec![
+            inv.run_id.clone().into(),
+            env!("CARGO_PKG_VERSION").into(),
+            inv.started_at.clone().into(),
+            inv.finished_at.clone().into(),
+            inv.fetch_mode.clone().into(),
+            count(inv.records.len()),
+            count(inv.facilities.len()),
+            count(inv.issues.len()),
+            (!failed.is_empty()).then(|| failed.join(";")).into(),
+        ]],
+    )
+    .map_err(err)?;
+
+    let rows = inv.specs.iter().map(|s| {
+        vec![
+            s.id.clone().into(),
+            s.title.clone().into(),
+            s.publisher.clone().into(),
+            s.licence.clone().into(),
+            s.licence_url.clone().into(),
+            s.attribution.clone().into(),
+            i64::from(s.trust_tier).into(),
+            s.homepage.clone().into(),
+        ]
+    });
+    w.add_attribute_table(
+        "sources",
+        "Sources and licences",
+        "The catalog: each source's publisher, licence and attribution",
+        &[
+            Column::text("source_id"),
+            Column::text("title"),
+            Column::text("publisher"),
+            Column::text("licence"),
+            Column::text("licence_url"),
+            Column::text("attribution"),
+            Column::integer("trust_tier"),
+            Column::text("homepage"),
+        ],
+        rows,
+    )
+    .map_err(err)?;
+
+    let rows = inv.published_counts.iter().map(|c| {
+        vec![
+            c.source_id.clone().into(),
+            c.scope.clone().into(),
+            c.count_low.into(),
+            c.count_high.into(),
+            c.definition.clone().into(),
+            c.source_url.clone().into(),
+            c.source_date.clone().into(),
+        ]
+    });
+    w.add_attribute_table(
+        "published_counts",
+        "Published counts",
+        "Counts of data centres published by studies and the press, to compare with the build",
+        &[
+            Column::text("source_id"),
+            Column::text("scope"),
+            Column::integer("count_low"),
+            Column::integer("count_high"),
+            Column::text("definition"),
+            Column::text("source_url"),
+            Column::text("source_date"),
+        ],
+        rows,
+    )
+    .map_err(err)?;
+    w.finish().map_err(err)
+}

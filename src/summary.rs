@@ -1,0 +1,62 @@
+//! The end-of-run summary a person reads: records per source (read, kept, dropped), failed
+//! sources, facilities, data issues per source and code, and where the outputs are.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::pipeline::BuildReport;
+
+pub fn render(report: &BuildReport) -> String {
+    let inv = &report.inventory;
+    let mut t = String::new();
+    let _ = writeln!(t, "dcinv build {} ({})", inv.run_id, inv.fetch_mode);
+    let _ = writeln!(
+        t,
+        "\n{:<22} {:>8} {:>8} {:>8} {:>7}  status",
+        "source", "read", "records", "dropped", "counts"
+    );
+    for s in &inv.source_runs {
+        let status = match &s.error {
+            None => "ok".to_string(),
+            Some(e) => format!("FAILED: {e}"),
+        };
+        let _ = writeln!(
+            t,
+            "{:<22} {:>8} {:>8} {:>8} {:>7}  {}",
+            s.source_id,
+            s.units_read,
+            s.records_kept,
+            s.records_dropped,
+            s.published_counts,
+            status
+        );
+    }
+    let _ = writeln!(
+        t,
+        "\nrecords: {}   facilities: {}   data issues: {}",
+        inv.records.len(),
+        inv.facilities.len(),
+        inv.issues.len()
+    );
+    let mut by_code: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
+    for i in &inv.issues {
+        *by_code
+            .entry((i.code, i.source_id.as_str(), i.action.as_str()))
+            .or_default() += 1;
+    }
+    if !by_code.is_empty() {
+        let _ = writeln!(
+            t,
+            "\n{:<28} {:<22} {:<14} {:>6}",
+            "data issue", "source", "action", "count"
+        );
+        for ((code, source, action), n) in by_code {
+            let _ = writeln!(t, "{code:<28} {source:<22} {action:<14} {n:>6}");
+        }
+    }
+    let _ = writeln!(t, "\noutputs:");
+    for p in &report.outputs {
+        let _ = writeln!(t, "  {}", p.display());
+    }
+    t
+}

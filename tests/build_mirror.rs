@@ -1,0 +1,499 @@
+//! End-to-end build on the real mirror: outputs, accounting of every input entry, régions,
+//! schemas, and GDAL as an independent referee of the GeoPackage and GeoJSON.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use dcinv::model::IssueAction;
+use dcinv::pipeline::{self, BuildOptions, BuildReport};
+
+struct Built {
+    out: PathBuf,
+    report: BuildReport,
+    _dir: tempfile::TempDir,
+}
+
+fn built() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let opts = BuildOptions {
+            catalog_dir: common::catalog(),
+            mirror: Some(common::mirror()),
+            out_dir: out.clone(),
+            cache_dir: dir.path().join("cache"),
+            quiet: true,
+        };
+        let report = pipeline::build(&opts).expect("the mirror builds");
+        Built {
+            out,
+            report,
+            _dir: dir,
+        }
+    })
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+#[test]
+fn every_source_builds_and_the_four_outputs_exist() {
+    let b = built();
+    assert!(
+        b.report.failed_sources().is_empty(),
+        "{:?}",
+        b.report.failed_sources()
+    );
+    for name in [
+        "inventory.gpkg",
+        "facilities.geojson",
+        "stats.csv",
+        "stats.json",
+        "ATTRIBUTION.md",
+    ] {
+        assert!(b.out.join(name).is_file(), "{name} missing");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&b.out)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    let attribution = std::fs::read_to_string(b.out.join("ATTRIBUTION.md")).unwrap();
+    assert!(attribution.contains("ODbL") && attribution.contains("© OpenStreetMap contributors"));
+}
+
+/// Entries in each mirror file, counted here without the adapters.
+fn independent_counts(mirror: &Path) -> BTreeMap<&'static str, usize> {
+    let features = |p: &str| {
+        read_json(&mirror.join(p))["features"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let csv_rows = |p: &str| {
+        csv::Reader::from_path(mirror.join(p))
+            .unwrap()
+            .records()
+            .count()
+    };
+    let enedis = read_json(&mirror.join("enedis-consumption/data.json"));
+    let enedis_n: usize = enedis["departements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["datacenters"].as_array().unwrap().len())
+        .sum();
+    let facts = read_json(&mirror.join("operator-disclosures/reference_facts.json"));
+    let major = read_json(&mirror.join("cloudsmog-enriched/major_datacenters.json"));
+    BTreeMap::from([
+        (
+            "osm-datacenters",
+            features("osm-datacenters/datacenters_osm_FR.geojson")
+                + features("osm-datacenters/datacenters_osm_world.geojson"),
+        ),
+        (
+            "community-map",
+            csv_rows(
+                "community-map/carte_des_data_centers__des_projets_et_des_contestations_en_france.csv",
+            ),
+        ),
+        ("enedis-consumption", enedis_n),
+        (
+            "auditfrance-map",
+            features("auditfrance-map/data-centers.geojson")
+                + features("auditfrance-map/telco-hubs.geojson"),
+        ),
+        ("peeringdb-dx", csv_rows("peeringdb-dx/DX_LOCATIONS.csv")),
+        (
+            "cloudsmog-enriched",
+            features("cloudsmog-enriched/datacenters_FR.geojson")
+                + major["datacenters"].as_array().unwrap().len(),
+        ),
+        (
+            "operator-disclosures",
+            facts["facility_facts"].as_array().unwrap().len()
+                + facts["count_facts"].as_array().unwrap().len(),
+        ),
+    ])
+}
+
+#[test]
+fn every_entry_of_every_file_is_stored_or_accounted_for() {
+    let b = built();
+    let inv = &b.report.inventory;
+    let expected = independent_counts(&common::mirror());
+    for (source, n) in &expected {
+        let run = inv
+            .source_runs
+            .iter()
+            .find(|r| r.source_id == *source)
+            .unwrap();
+        assert_eq!(run.units_read, *n, "{source}: entries read");
+        let kept = inv
+            .records
+            .iter()
+            .filter(|r| r.record.source_id == *source)
+            .count();
+        let dropped = inv
+            .issues
+            .iter()
+            .filter(|i| i.source_id == *source && i.action == IssueAction::Dropped)
+            .count();
+        let counts = inv
+            .published_counts
+            .iter()
+            .filter(|c| c.source_id == *source)
+            .count();
+        assert_eq!(
+            kept + dropped + counts,
+            *n,
+            "{source}: {kept} kept + {dropped} dropped + {counts} counts"
+        );
+        assert!(kept > 0, "{source} kept nothing");
+    }
+    // The GeoPackage holds exactly the kept records and the issues.
+    let conn = rusqlite::Connection::open(b.out.join("inventory.gpkg")).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM source_records") as usize,
+        inv.records.len()
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM facilities") as usize,
+        inv.facilities.len()
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM data_issues") as usize,
+        inv.issues.len()
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM source_records WHERE facility_id NOT IN (SELECT facility_id FROM facilities)"
+        ),
+        0
+    );
+}
+
+#[test]
+fn record_keys_follow_the_scheme_and_are_unique() {
+    let inv = &built().report.inventory;
+    let mut seen = HashSet::new();
+    for r in &inv.records {
+        assert!(
+            seen.insert(r.record.record_key.clone()),
+            "{}",
+            r.record.record_key
+        );
+        assert_eq!(
+            r.record.record_key,
+            format!("{}:{}", r.record.source_id, r.record.native_id)
+        );
+        assert_eq!(r.record.provenance.snapshot_sha256.len(), 64);
+    }
+    assert!(seen.contains("osm-datacenters:node/8297362166"));
+    assert!(seen.contains("community-map:node/6205137527"));
+    // A shifted `@id` (`MRS1 `) is keyed by row and its code kept.
+    let mrs1 = inv
+        .records
+        .iter()
+        .find(|r| r.record.source_id == "community-map" && r.record.codes == ["MRS1"])
+        .expect("the MRS1 row");
+    assert!(mrs1.record.native_id.starts_with("row"));
+}
+
+#[test]
+fn real_mess_becomes_counted_issues() {
+    let inv = &built().report.inventory;
+    let n = |source: &str, code: &str| {
+        inv.issues
+            .iter()
+            .filter(|i| i.source_id == source && i.code == code)
+            .count()
+    };
+    assert_eq!(n("community-map", "object_object_value"), 2);
+    assert_eq!(n("community-map", "embedded_newline"), 1);
+    assert_eq!(n("community-map", "id_not_osm"), 9);
+    assert!(n("community-map", "anonymous_point") >= 80);
+    // 252 French defaults are not ingested as observed; the 7 sourced ones are.
+    assert_eq!(n("cloudsmog-enriched", "default_value_not_observed"), 252);
+    let observed: usize = inv
+        .records
+        .iter()
+        .filter(|r| r.record.source_id == "cloudsmog-enriched")
+        .map(|r| r.record.powers.len())
+        .sum();
+    assert!(observed >= 7, "{observed}");
+    // The world files are for scale: their non-French entries are dropped, the French
+    // duplicates of the FR extract too.
+    assert!(n("osm-datacenters", "outside_france") > 3000);
+    assert!(n("osm-datacenters", "duplicate_record") > 300);
+    assert_eq!(n("auditfrance-map", "not_a_data_centre"), 12);
+    assert!(n("operator-disclosures", "aggregate_fact") >= 1);
+    assert!(n("operator-disclosures", "located_by_commune") >= 10);
+}
+
+#[test]
+fn overseas_points_are_france() {
+    let inv = &built().report.inventory;
+    let mayotte = inv
+        .records
+        .iter()
+        .find(|r| {
+            r.record
+                .point
+                .is_some_and(|p| (p.lat + 12.778507).abs() < 1e-6)
+        })
+        .expect("the Mayotte point of the community map");
+    assert_eq!(mayotte.location.departement_code, "976");
+}
+
+#[test]
+fn ile_de_france_holds_40_to_50_percent_of_records() {
+    let inv = &built().report.inventory;
+    let idf = inv
+        .records
+        .iter()
+        .filter(|r| r.location.region_code == "11")
+        .count();
+    let share = idf as f64 / inv.records.len() as f64;
+    assert!(
+        (0.40..=0.50).contains(&share),
+        "Île-de-France share {share:.3}"
+    );
+}
+
+#[test]
+fn stats_use_insee_region_codes_and_add_up() {
+    let b = built();
+    let cog: HashSet<String> =
+        csv::Reader::from_path(common::mirror().join("admin-boundaries/region2020.csv"))
+            .unwrap()
+            .records()
+            .map(|r| r.unwrap()[0].to_string())
+            .collect();
+    let mut reader = csv::Reader::from_path(b.out.join("stats.csv")).unwrap();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "region_code",
+            "region_name",
+            "typology",
+            "status",
+            "facility_count",
+            "record_count"
+        ]
+    );
+    let schema =
+        read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/stats.schema.json"));
+    let mut row_schema = schema["$defs"]["row"].clone();
+    row_schema["$schema"] = schema["$schema"].clone();
+    let row_validator = jsonschema::validator_for(&row_schema).unwrap();
+    let mut total = 0;
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        assert!(
+            cog.contains(&rec[0]),
+            "région code {} not in the COG",
+            &rec[0]
+        );
+        let row = serde_json::json!({
+            "region_code": &rec[0], "region_name": &rec[1], "typology": &rec[2], "status": &rec[3],
+            "facility_count": rec[4].parse::<u64>().unwrap(),
+            "record_count": rec[5].parse::<u64>().unwrap(),
+        });
+        assert!(row_validator.is_valid(&row), "{row}");
+        total += rec[4].parse::<usize>().unwrap();
+    }
+    assert_eq!(total, b.report.inventory.facilities.len());
+    let stats = read_json(&b.out.join("stats.json"));
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&stats)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn geojson_follows_rfc7946_and_the_schema() {
+    let b = built();
+    let text = std::fs::read_to_string(b.out.join("facilities.geojson")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let schema =
+        read_json(&Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/facilities.schema.json"));
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .take(5)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let features = doc["features"].as_array().unwrap();
+    assert_eq!(features.len(), b.report.inventory.facilities.len());
+    let mut ids = HashSet::new();
+    for f in features {
+        assert!(ids.insert(f["id"].as_str().unwrap().to_string()));
+        assert_eq!(f["id"], f["properties"]["facility_id"]);
+        if let Some(c) = f["geometry"]["coordinates"].as_array() {
+            for v in c {
+                let v = v.as_f64().unwrap();
+                assert!(
+                    ((v * 1e7).round() / 1e7 - v).abs() < 1e-12,
+                    "{v} has more than 7 decimals"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_same_inputs_give_the_same_facility_ids() {
+    let b = built();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = BuildOptions {
+        catalog_dir: common::catalog(),
+        mirror: Some(common::mirror()),
+        out_dir: dir.path().join("out"),
+        cache_dir: dir.path().join("cache"),
+        quiet: true,
+    };
+    let again = pipeline::build(&opts).unwrap();
+    let ids = |r: &BuildReport| -> Vec<String> {
+        r.inventory
+            .facilities
+            .iter()
+            .map(|f| f.facility_id.clone())
+            .collect()
+    };
+    assert_eq!(ids(&b.report), ids(&again));
+    assert_eq!(
+        std::fs::read(b.out.join("stats.csv")).unwrap(),
+        std::fs::read(dir.path().join("out/stats.csv")).unwrap()
+    );
+}
+
+#[test]
+fn gdal_reads_both_layers_and_validates_the_geopackage() {
+    if !common::have_gdal() {
+        return;
+    }
+    let b = built();
+    let gpkg = b.out.join("inventory.gpkg");
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al"])
+        .arg(&gpkg)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let inv = &b.report.inventory;
+    for (layer, n) in [
+        ("source_records", inv.records.len()),
+        ("facilities", inv.facilities.len()),
+    ] {
+        let block = text
+            .split("Layer name: ")
+            .find(|s| s.starts_with(layer))
+            .unwrap_or_else(|| panic!("layer {layer} not listed:\n{text}"));
+        assert!(block.contains("Geometry: Point"), "{block}");
+        assert!(
+            block.contains(&format!("Feature Count: {n}\n")),
+            "{layer}: {block}"
+        );
+    }
+    let script = dcinv::store::gpkg::find_validate_gpkg_script()
+        .expect("python3-gdal's validate_gpkg.py is installed with GDAL");
+    let out = Command::new("/usr/bin/python3")
+        .arg(&script)
+        .arg(&gpkg)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && !all.to_lowercase().contains("error"),
+        "{all}"
+    );
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al"])
+        .arg(b.out.join("facilities.geojson"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("Feature Count: {}", inv.facilities.len())),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_binary_prints_a_summary_with_every_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dcinv"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--mirror"])
+        .arg(common::mirror())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for id in [
+        "admin-boundaries",
+        "auditfrance-map",
+        "cloudsmog-enriched",
+        "community-map",
+        "enedis-consumption",
+        "operator-disclosures",
+        "osm-datacenters",
+        "peeringdb-dx",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} not in\n{stdout}"));
+        assert!(line.ends_with(" ok"), "{line}");
+    }
+    assert!(
+        stdout.contains("facilities:") && stdout.contains("inventory.gpkg"),
+        "{stdout}"
+    );
+    let sources = Command::new(env!("CARGO_BIN_EXE_dcinv"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("sources")
+        .output()
+        .unwrap();
+    assert!(sources.status.success());
+    assert!(String::from_utf8_lossy(&sources.stdout).contains("enedis-consumption"));
+}

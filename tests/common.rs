@@ -1,0 +1,53 @@
+//! Shared helpers for the integration tests: where the real mirror is, and GDAL lookups.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The real offline mirror (`DCINV_MIRROR`, else `../shared/data/mirror` beside the checkout).
+pub fn mirror() -> PathBuf {
+    let dir = std::env::var_os("DCINV_MIRROR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mirror"),
+        PathBuf::from,
+    );
+    assert!(
+        dir.join("community-map").is_dir(),
+        "the shared data mirror is required at {} (set DCINV_MIRROR)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn catalog() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sources")
+}
+
+/// True when ogrinfo is installed. When `DCINV_REQUIRE_GDAL` is set (CI), a missing GDAL
+/// fails the test instead of skipping it.
+pub fn have_gdal() -> bool {
+    let ok = Command::new("ogrinfo").arg("--version").output().is_ok();
+    if !ok && std::env::var_os("DCINV_REQUIRE_GDAL").is_some() {
+        panic!("DCINV_REQUIRE_GDAL is set but ogrinfo is not installed");
+    }
+    if !ok {
+        eprintln!("skipped: GDAL (ogrinfo) is not installed");
+    }
+    ok
+}
+
+/// Copies the real mirror into `dest` so a test can break one file (never into the repo).
+pub fn copy_mirror(dest: &Path) {
+    let src = mirror();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        if !entry.path().is_dir() {
+            continue;
+        }
+        let target = dest.join(entry.file_name());
+        std::fs::create_dir_all(&target).unwrap();
+        for f in std::fs::read_dir(entry.path()).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), target.join(f.file_name())).unwrap();
+        }
+    }
+}
