@@ -145,3 +145,101 @@ pub fn locate_records(
     }
     (located, issues)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::locate::{AdminPolygon, CogDepartement, CogRegion, LocateMethod};
+    use crate::model::Provenance;
+    use geo::{LineString, MultiPolygon, Polygon};
+
+    /// A synthetic square département 99 covering lon 2..3, lat 48..49, with one commune.
+    fn index() -> AdminIndex {
+        let square = |x0: f64, y0: f64, x1: f64, y1: f64| {
+            MultiPolygon(vec![Polygon::new(
+                LineString::from(vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]),
+                vec![],
+            )])
+        };
+        AdminIndex::new(
+            vec![AdminPolygon {
+                code: "93".into(),
+                name: "Seine-Saint-Denis".into(),
+                geometry: square(2.0, 48.0, 3.0, 49.0),
+            }],
+            vec![AdminPolygon {
+                code: "93066".into(),
+                name: "Saint-Denis".into(),
+                geometry: square(2.0, 48.0, 2.5, 48.5),
+            }],
+            &[CogDepartement {
+                code: "93".into(),
+                region_code: "11".into(),
+                name: "Seine-Saint-Denis".into(),
+            }],
+            &[CogRegion {
+                code: "11".into(),
+                name: "Île-de-France".into(),
+            }],
+        )
+    }
+
+    fn record(key: &str, point: Option<(f64, f64)>) -> Record {
+        let mut r = Record::new(
+            "test",
+            key,
+            Provenance {
+                source_id: "test".into(),
+                file: "f".into(),
+                snapshot_sha256: String::new(),
+                retrieved_at: String::new(),
+                origin: String::new(),
+                licence: String::new(),
+                locator: key.into(),
+            },
+        );
+        r.point = point.map(|(lon, lat)| LonLat { lon, lat });
+        r
+    }
+
+    #[test]
+    fn places_repairs_or_drops() {
+        let mut by_commune = record("commune", None);
+        by_commune.commune_name = Some("SAINT-DENIS".into());
+        by_commune.departement_hint = Some("93".into());
+        let mut by_postcode = record("postcode", None);
+        by_postcode.address.postcode = Some("93200".into());
+        let records = vec![
+            record("inside", Some((2.2, 48.2))),
+            record("swapped", Some((48.7, 2.7))),
+            record("abroad", Some((13.4, 52.5))),
+            by_commune,
+            by_postcode,
+            record("nothing", None),
+        ];
+        let (located, issues) = locate_records(&index(), records);
+        let keys: Vec<&str> = located
+            .iter()
+            .map(|l| l.record.native_id.as_str())
+            .collect();
+        assert_eq!(keys, ["inside", "swapped", "commune", "postcode"]);
+        assert_eq!(located[0].location.commune_insee.as_deref(), Some("93066"));
+        assert_eq!(located[0].location.region_code, "11");
+        let p = located[1].record.point.unwrap();
+        assert_eq!((p.lon, p.lat), (2.7, 48.7));
+        assert_eq!(located[2].record.point_precision, PointPrecision::Commune);
+        assert_eq!(located[2].location.method, LocateMethod::CommuneName);
+        assert!(located[3].record.point.is_none());
+        let codes: Vec<(&str, IssueAction)> = issues.iter().map(|i| (i.code, i.action)).collect();
+        assert_eq!(
+            codes,
+            [
+                (issue_codes::COORDS_SWAPPED, IssueAction::Repaired),
+                (issue_codes::OUTSIDE_FRANCE, IssueAction::Dropped),
+                (issue_codes::LOCATED_BY_COMMUNE, IssueAction::Kept),
+                (issue_codes::LOCATED_BY_POSTCODE, IssueAction::Kept),
+                (issue_codes::UNLOCATABLE, IssueAction::Dropped),
+            ]
+        );
+    }
+}
