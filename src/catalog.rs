@@ -27,6 +27,8 @@ pub struct SourceSpec {
     /// 1 = official or measured, 2 = operator disclosure, 3 = curated community data,
     /// 4 = derived / hand-placed. Lower wins when values disagree.
     pub trust_tier: u8,
+    /// Which source anchors facility ids (lower first); see `reconcile`. Default 100.
+    pub id_rank: Option<u32>,
     /// Default adapter for the files of this source.
     pub adapter: String,
     pub description: Option<String>,
@@ -111,6 +113,8 @@ pub struct Mapping {
     pub default_status: Option<String>,
     /// Where the point sits: `building`, `address`, `approximate`.
     pub precision: Option<String>,
+    /// Entries whose `field` has one of `values` have an approximate point (hand-placed).
+    pub approximate_when: Option<FieldValues>,
     #[serde(default)]
     pub power: Vec<QuantityMap>,
     #[serde(default)]

@@ -16,7 +16,9 @@ use crate::geo::stage::{LocatedRecord, locate_records};
 use crate::model::{
     AdminPart, DataIssue, IssueAction, Provenance, PublishedCount, Record, issue_codes,
 };
-use crate::reconcile::{self, Facility};
+use crate::reconcile::normalize::OperatorRegistry;
+use crate::reconcile::overrides::Overrides;
+use crate::reconcile::{self, ReconcileContext, Reconciliation};
 use crate::{export, store};
 
 /// The id of the source that holds the administrative boundaries.
@@ -67,9 +69,8 @@ pub struct Inventory {
     pub specs: Vec<SourceSpec>,
     pub source_runs: Vec<SourceRun>,
     pub records: Vec<LocatedRecord>,
-    /// Facility id of each record, same order as `records`.
-    pub record_facility: Vec<String>,
-    pub facilities: Vec<Facility>,
+    /// Facilities, links, pair scores and override reports.
+    pub recon: Reconciliation,
     pub issues: Vec<DataIssue>,
     pub published_counts: Vec<PublishedCount>,
 }
@@ -94,6 +95,8 @@ impl BuildReport {
 pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started_at = crate::fetch::now_rfc3339();
     let specs = catalog::load_dir(&opts.catalog_dir)?;
+    let registry = OperatorRegistry::load(&opts.catalog_dir.join("operators.toml"))?;
+    let overrides = Overrides::load(&opts.catalog_dir.join("overrides.toml"))?;
     let fetcher: Box<dyn Fetcher> = match &opts.mirror {
         Some(root) => Box::new(MirrorFetcher { root: root.clone() }),
         None => Box::new(
@@ -196,8 +199,26 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     bar.finish_and_clear();
     located.sort_by(|a, b| a.record.record_key.cmp(&b.record.record_key));
 
-    // Reconcile.
-    let (facilities, record_facility) = reconcile::facilities_one_per_record(&located);
+    // Reconcile, keeping the ids of the previous build in this output folder.
+    let bar = progress(opts.quiet, 0, "reconcile");
+    let previous = store::read_previous_links(&opts.out_dir.join(store::GPKG_NAME));
+    let tiers = specs.iter().map(|s| (s.id.clone(), s.trust_tier)).collect();
+    let id_ranks = specs
+        .iter()
+        .map(|s| (s.id.clone(), s.id_rank.unwrap_or(100)))
+        .collect();
+    let recon = reconcile::reconcile(
+        &located,
+        &ReconcileContext {
+            registry: &registry,
+            overrides: &overrides,
+            tiers: &tiers,
+            id_ranks: &id_ranks,
+            previous: &previous,
+            params: reconcile::link::LinkParams::default(),
+        },
+    );
+    bar.finish_and_clear();
 
     // Per-source accounting.
     for run in &mut source_runs {
@@ -234,8 +255,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         specs,
         source_runs,
         records: located,
-        record_facility,
-        facilities,
+        recon,
         issues,
         published_counts,
     };

@@ -33,9 +33,15 @@ pub fn render(report: &BuildReport) -> String {
     }
     let _ = writeln!(
         t,
-        "\nrecords: {}   facilities: {}   data issues: {}",
+        "\nrecords: {}   facilities: {}   campuses: {}   data issues: {}",
         inv.records.len(),
-        inv.facilities.len(),
+        inv.recon.facilities.len(),
+        inv.recon
+            .facilities
+            .iter()
+            .map(|f| f.campus_id.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len(),
         inv.issues.len()
     );
     let mut by_code: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();

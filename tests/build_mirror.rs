@@ -167,7 +167,7 @@ fn every_entry_of_every_file_is_stored_or_accounted_for() {
     );
     assert_eq!(
         count("SELECT count(*) FROM facilities") as usize,
-        inv.facilities.len()
+        inv.recon.facilities.len()
     );
     assert_eq!(
         count("SELECT count(*) FROM data_issues") as usize,
@@ -317,7 +317,7 @@ fn stats_use_insee_region_codes_and_add_up() {
         assert!(row_validator.is_valid(&row), "{row}");
         total += rec[4].parse::<usize>().unwrap();
     }
-    assert_eq!(total, b.report.inventory.facilities.len());
+    assert_eq!(total, b.report.inventory.recon.facilities.len());
     let stats = read_json(&b.out.join("stats.json"));
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator
@@ -342,7 +342,7 @@ fn geojson_follows_rfc7946_and_the_schema() {
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
     let features = doc["features"].as_array().unwrap();
-    assert_eq!(features.len(), b.report.inventory.facilities.len());
+    assert_eq!(features.len(), b.report.inventory.recon.facilities.len());
     let mut ids = HashSet::new();
     for f in features {
         assert!(ids.insert(f["id"].as_str().unwrap().to_string()));
@@ -373,7 +373,7 @@ fn the_same_inputs_give_the_same_facility_ids() {
     let again = pipeline::build(&opts).unwrap();
     let ids = |r: &BuildReport| -> Vec<String> {
         r.inventory
-            .facilities
+            .recon.facilities
             .iter()
             .map(|f| f.facility_id.clone())
             .collect()
@@ -406,7 +406,7 @@ fn gdal_reads_both_layers_and_validates_the_geopackage() {
     let inv = &b.report.inventory;
     for (layer, n) in [
         ("source_records", inv.records.len()),
-        ("facilities", inv.facilities.len()),
+        ("facilities", inv.recon.facilities.len()),
     ] {
         let block = text
             .split("Layer name: ")
@@ -446,7 +446,7 @@ fn gdal_reads_both_layers_and_validates_the_geopackage() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        text.contains(&format!("Feature Count: {}", inv.facilities.len())),
+        text.contains(&format!("Feature Count: {}", inv.recon.facilities.len())),
         "{text}"
     );
 }

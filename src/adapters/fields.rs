@@ -146,8 +146,21 @@ pub fn to_mw(q: Quantity) -> Option<(f64, &'static str)> {
 /// Site codes in free text: tokens of 2-4 capital letters followed by 1-3 digits (`PA3`,
 /// `PAR8`, `MRS1`, `TH2`, `MAR02`), including the members of `PA2/PA3`, `PAR8-PAR11`.
 pub fn site_codes(text: &str) -> Vec<String> {
+    // `SBG-3` is the code `SBG3`: drop a dash between a capital letter and a digit.
+    let chars: Vec<char> = text.chars().collect();
+    let joined: String = chars
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            !(**c == '-'
+                && *i > 0
+                && chars[i - 1].is_ascii_uppercase()
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        })
+        .map(|(_, c)| *c)
+        .collect();
     let mut out = Vec::new();
-    for token in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+    for token in joined.split(|c: char| !c.is_ascii_alphanumeric()) {
         let letters = token.chars().take_while(char::is_ascii_uppercase).count();
         let digits = token.len() - letters;
         if (2..=4).contains(&letters)

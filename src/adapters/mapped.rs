@@ -259,8 +259,13 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
             "no coordinates; to be located by postcode or commune".into(),
         )),
     }
+    let approximate = m
+        .approximate_when
+        .as_ref()
+        .is_some_and(|rule| get_str(props, &rule.field).is_some_and(|v| rule.values.contains(&v)));
     record.point_precision = if record.point.is_some() {
         match m.precision.as_deref() {
+            _ if approximate => PointPrecision::Approximate,
             Some("address") => PointPrecision::Address,
             Some("approximate") => PointPrecision::Approximate,
             _ => PointPrecision::Building,

@@ -15,6 +15,7 @@ pub fn round7(v: f64) -> f64 {
 
 pub fn to_bytes(inv: &Inventory) -> Result<Vec<u8>, StoreError> {
     let features: Vec<Value> = inv
+        .recon
         .facilities
         .iter()
         .map(|f| {
@@ -41,6 +42,10 @@ pub fn to_bytes(inv: &Inventory) -> Result<Vec<u8>, StoreError> {
                     "region_code": l.region_code,
                     "region_name": l.region_name,
                     "point_precision": f.point_precision,
+                    "operator_id": f.operator_id,
+                    "address": f.address,
+                    "campus_id": f.campus_id,
+                    "confidence": f.confidence,
                     "sources": f.sources,
                     "members": f.members,
                 }

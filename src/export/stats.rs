@@ -29,7 +29,7 @@ pub struct StatsRow {
 /// Counts by (région, typology, status), sorted by région code then typology and status.
 pub fn by_region_typology_status(inv: &Inventory) -> Vec<StatsRow> {
     let mut groups: BTreeMap<(String, String, String), (String, u64, u64)> = BTreeMap::new();
-    for f in &inv.facilities {
+    for f in &inv.recon.facilities {
         let key = (
             f.location.region_code.clone(),
             f.typology.clone(),
@@ -75,7 +75,14 @@ pub fn to_json(inv: &Inventory, rows: &[StatsRow]) -> Result<Vec<u8>, StoreError
         "tool_version": env!("CARGO_PKG_VERSION"),
         "dimensions": ["region_code", "typology", "status"],
         "totals": {
-            "facility_count": inv.facilities.len(),
+            "facility_count": inv.recon.facilities.len(),
+            "campus_count": inv
+                .recon
+                .facilities
+                .iter()
+                .map(|f| f.campus_id.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
             "record_count": inv.records.len(),
         },
         "attribution": "Contains data © OpenStreetMap contributors (ODbL 1.0) and other sources: see ATTRIBUTION.md",

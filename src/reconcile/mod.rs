@@ -1,23 +1,46 @@
-//! Reconcile stage: located records → facilities. For now one facility per record (the
-//! cross-source matching is the next step); the `facility_id` / `members` seam is final:
-//! ids are derived from the member record keys, so the same inputs give the same ids.
+//! Reconcile stage: located records → facilities (one per real site) and campuses, with
+//! stable ids, golden records with field-level provenance, the score of every close pair and
+//! the link of every record. Matching itself is in `link`; normalisation in `normalize`;
+//! field choice in `golden`; curator overrides in `overrides`.
+//!
+//! Facility ids: `fr-` + the first 12 hex digits of sha256 of the facility's *anchor* record
+//! key, the member with the best `id_rank` of its source (OSM first), then the smallest key.
+//! When the previous build's links are given, a facility keeps the id most of its members
+//! had before (so a facility that gains or loses members keeps its id), and a new facility
+//! never takes an id in use.
+
+pub mod golden;
+pub mod link;
+pub mod normalize;
+pub mod overrides;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use crate::fetch::sha256_hex;
 use crate::geo::locate::Location;
 use crate::geo::stage::LocatedRecord;
 use crate::model::{LonLat, PointPrecision, Status};
+use golden::{Candidate, FieldChoice};
+use link::{Hard, LinkParams, LinkRecord, Outcome, Pair};
+use normalize::{OperatorRegistry, address_key, code_key, name_key, operator_key};
+use overrides::{OverrideReport, Overrides};
 
 /// One real site, made of one or more records.
 #[derive(Debug, Clone)]
 pub struct Facility {
-    /// `fr-` + 12 hex digits of sha256 of the founding member's record key.
     pub facility_id: String,
+    /// The member whose key the id is derived from.
+    pub anchor: String,
     /// Record keys, sorted.
     pub members: Vec<String>,
     /// Source ids, sorted, unique.
     pub sources: Vec<String>,
     pub name: Option<String>,
     pub operator: Option<String>,
+    /// Registry id (`equinix`) when the operator is registered.
+    pub operator_id: Option<String>,
+    /// Registry kind (`colocation`, `cloud`, `telecom`, `enterprise`, `public`).
+    pub operator_kind: Option<String>,
     pub codes: Vec<String>,
     pub status: Status,
     /// `unknown` until the estimate stage classifies facilities.
@@ -25,38 +48,636 @@ pub struct Facility {
     pub point: Option<LonLat>,
     pub point_precision: PointPrecision,
     pub location: Location,
+    pub address: Option<String>,
+    pub website: Option<String>,
+    /// Facilities of one operator on one site share a campus id; a lone facility is its own
+    /// campus. Count distinct campus ids to count sites.
+    pub campus_id: String,
+    /// Probability-like confidence that this site exists as described: 1 − Π(1 − r) over
+    /// its distinct sources, r = 0.8 / 0.7 / 0.6 / 0.35 for trust tiers 1 / 2 / 3 / 4.
+    pub confidence: f64,
+    /// Field-level provenance.
+    pub fields: Vec<FieldChoice>,
 }
 
-/// The stable id of a facility founded by `record_key`.
-pub fn facility_id(record_key: &str) -> String {
-    format!("fr-{}", &sha256_hex(record_key.as_bytes())[..12])
+/// How a record joined its facility.
+#[derive(Debug, Clone)]
+pub struct LinkRow {
+    pub record_key: String,
+    pub facility_id: String,
+    /// `singleton`, `matched`, `attached_nearest`, `override_merge`.
+    pub rule: &'static str,
+    /// Best accepted pair score of this record inside its facility (None for singletons).
+    pub score: Option<f64>,
+    /// Distance to its facility's point, metres.
+    pub distance_m: Option<f64>,
 }
 
-/// One facility per record, in record-key order. Returns the facilities and, for each
-/// located record (same order as the input), the id of its facility.
-pub fn facilities_one_per_record(records: &[LocatedRecord]) -> (Vec<Facility>, Vec<String>) {
-    let mut facilities: Vec<Facility> = records
+/// A scored close pair, for explanation.
+#[derive(Debug, Clone)]
+pub struct PairRow {
+    pub record_a: String,
+    pub record_b: String,
+    pub distance_m: Option<f64>,
+    pub total: f64,
+    /// `name=weight;...`
+    pub parts: String,
+    pub hard: Option<String>,
+    pub outcome: &'static str,
+}
+
+/// Everything the stage produces.
+#[derive(Debug, Clone, Default)]
+pub struct Reconciliation {
+    pub facilities: Vec<Facility>,
+    /// Facility id of each input record (same order).
+    pub record_facility: Vec<String>,
+    pub links: Vec<LinkRow>,
+    pub pairs: Vec<PairRow>,
+    pub overrides: Vec<OverrideReport>,
+}
+
+/// What reconciliation needs besides the records.
+pub struct ReconcileContext<'a> {
+    pub registry: &'a OperatorRegistry,
+    pub overrides: &'a Overrides,
+    /// Trust tier of each source id.
+    pub tiers: &'a HashMap<String, u8>,
+    /// Anchor rank of each source id (lower = preferred anchor).
+    pub id_ranks: &'a HashMap<String, u32>,
+    /// record key → facility id of the previous build, if any.
+    pub previous: &'a HashMap<String, String>,
+    pub params: LinkParams,
+}
+
+/// `fr-` + 12 hex digits of sha256(text).
+pub fn facility_id(text: &str) -> String {
+    format!("fr-{}", &sha256_hex(text.as_bytes())[..12])
+}
+
+/// Builds the matcher's view of each record.
+pub fn link_records(records: &[LocatedRecord], registry: &OperatorRegistry) -> Vec<LinkRecord> {
+    let sources: BTreeSet<&str> = records
+        .iter()
+        .map(|r| r.record.source_id.as_str())
+        .collect();
+    let source_index: HashMap<&str, u16> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (*s, i as u16))
+        .collect();
+    records
         .iter()
         .map(|lr| {
             let r = &lr.record;
-            Facility {
-                facility_id: facility_id(&r.record_key),
-                members: vec![r.record_key.clone()],
-                sources: vec![r.source_id.clone()],
-                name: r.name.clone(),
-                operator: r.operator.clone(),
-                codes: r.codes.clone(),
-                status: r.status,
-                typology: "unknown".into(),
-                point: r.point,
-                point_precision: r.point_precision,
-                location: lr.location.clone(),
+            let resolved = r
+                .operator
+                .as_deref()
+                .and_then(|o| registry.resolve(o, r.operator_wikidata.as_deref()))
+                .or_else(|| {
+                    if r.operator.is_none() {
+                        r.name.as_deref().and_then(|n| registry.find_in_name(n))
+                    } else {
+                        None
+                    }
+                });
+            let operator = resolved.map(|o| o.id.clone()).or_else(|| {
+                r.operator
+                    .as_deref()
+                    .map(|o| format!("raw:{}", operator_key(o)))
+            });
+            let mut operator_words: Vec<String> = Vec::new();
+            if let Some(o) = resolved {
+                for a in o.aliases.iter().chain(std::iter::once(&o.name)) {
+                    operator_words.extend(operator_key(a).split('-').map(str::to_string));
+                }
+            }
+            if let Some(o) = &r.operator {
+                operator_words.extend(operator_key(o).split('-').map(str::to_string));
+            }
+            let name = r
+                .name
+                .as_deref()
+                .or(r.alt_names.first().map(String::as_str));
+            let name_key = name
+                .map(|n| name_key(n, &operator_words))
+                .unwrap_or_default();
+            let osm_num = r
+                .osm_ref
+                .as_deref()
+                .and_then(|p| p.split_once('/'))
+                .and_then(|(_, n)| n.parse().ok())
+                .or_else(|| {
+                    r.native_id
+                        .strip_prefix("osm-")
+                        .and_then(|n| n.parse().ok())
+                });
+            let commune = lr
+                .location
+                .commune_insee
+                .clone()
+                .or_else(|| Some(format!("dep{}", lr.location.departement_code)));
+            LinkRecord {
+                key: r.record_key.clone(),
+                source: source_index[r.source_id.as_str()],
+                point: r.point.map(|p| (p.lon, p.lat)),
+                precision: r.point_precision,
+                commune,
+                attachable: r.name.is_none() && operator.is_none() && r.codes.is_empty(),
+                name_key,
+                operator,
+                codes: r.codes.iter().map(|c| code_key(c)).collect(),
+                osm_num,
+                peeringdb_id: r.peeringdb_fac_id,
+                address: address_key(
+                    r.address.housenumber.as_deref(),
+                    r.address.street.as_deref(),
+                ),
+            }
+        })
+        .collect()
+}
+
+fn reliability(tier: u8) -> f64 {
+    match tier {
+        1 => 0.8,
+        2 => 0.7,
+        3 => 0.6,
+        _ => 0.35,
+    }
+}
+
+/// Runs the whole stage.
+pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Reconciliation {
+    let lrecs = link_records(records, ctx.registry);
+    let index: HashMap<&str, u32> = lrecs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.key.as_str(), i as u32))
+        .collect();
+
+    // Curator merges and splits.
+    let mut reports = Vec::new();
+    let mut forced = Vec::new();
+    let mut forbidden = HashSet::new();
+    for (kind, list) in [
+        ("merge", &ctx.overrides.merge),
+        ("split", &ctx.overrides.split),
+    ] {
+        for (i, o) in list.iter().enumerate() {
+            let found: Vec<u32> = o
+                .records
+                .iter()
+                .filter_map(|k| index.get(k.as_str()).copied())
+                .collect();
+            let missing: Vec<&String> = o
+                .records
+                .iter()
+                .filter(|k| !index.contains_key(k.as_str()))
+                .collect();
+            let applied = found.len() >= 2;
+            if applied {
+                for (x, &a) in found.iter().enumerate() {
+                    for &b in &found[x + 1..] {
+                        if kind == "merge" {
+                            forced.push((a, b));
+                        } else {
+                            forbidden.insert((a.min(b), a.max(b)));
+                        }
+                    }
+                }
+            }
+            reports.push(OverrideReport {
+                which: format!("{kind}[{i}]"),
+                reason: o.reason.clone(),
+                applied,
+                detail: if missing.is_empty() {
+                    format!("{} records", found.len())
+                } else {
+                    format!("records not in this build: {missing:?}")
+                },
+            });
+        }
+    }
+
+    let mut pairs: Vec<Pair> = link::candidates(&lrecs, &ctx.params)
+        .into_iter()
+        .map(|(a, b)| link::score(&lrecs, a, b))
+        .collect();
+    let mut roots = link::cluster(&lrecs, &mut pairs, &forced, &forbidden, &ctx.params);
+    let attached = link::attach_orphans(&lrecs, &mut roots, &forbidden, &ctx.params);
+
+    // Group members by root, in record-key order.
+    let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, root) in roots.iter().enumerate() {
+        groups.entry(*root).or_default().push(i);
+    }
+    let mut groups: Vec<Vec<usize>> = groups.into_values().collect();
+    for g in &mut groups {
+        g.sort_by(|a, b| lrecs[*a].key.cmp(&lrecs[*b].key));
+    }
+
+    let ids = assign_ids(&groups, records, ctx);
+    let mut facilities: Vec<Facility> = groups
+        .iter()
+        .zip(&ids)
+        .map(|(g, (id, anchor))| golden_facility(g, id, anchor, records, &lrecs, ctx))
+        .collect();
+    let mut record_facility = vec![String::new(); records.len()];
+    for (g, (id, _)) in groups.iter().zip(&ids) {
+        for &i in g {
+            record_facility[i] = id.clone();
+        }
+    }
+
+    // Curator corrections, last.
+    for (i, c) in ctx.overrides.correct.iter().enumerate() {
+        let target = index
+            .get(c.record.as_str())
+            .map(|&r| record_facility[r as usize].clone());
+        let applied = target.as_ref().is_some_and(|fid| {
+            facilities
+                .iter_mut()
+                .find(|f| &f.facility_id == fid)
+                .is_some_and(|f| apply_correction(f, &c.field, &c.value, &c.record))
+        });
+        reports.push(OverrideReport {
+            which: format!("correct[{i}]"),
+            reason: c.reason.clone(),
+            applied,
+            detail: match target {
+                Some(fid) => format!("{} of {fid} = {:?}", c.field, c.value),
+                None => format!("record {} not in this build", c.record),
+            },
+        });
+    }
+
+    assign_campuses(&mut facilities);
+
+    // Links and pair rows.
+    let fpoint: HashMap<&str, Option<LonLat>> = facilities
+        .iter()
+        .map(|f| (f.facility_id.as_str(), f.point))
+        .collect();
+    let mut best_score: HashMap<u32, f64> = HashMap::new();
+    for p in &pairs {
+        if matches!(p.outcome, Outcome::Accepted | Outcome::Redundant) {
+            for x in [p.a, p.b] {
+                let e = best_score.entry(x).or_insert(f64::NEG_INFINITY);
+                *e = e.max(p.total);
+            }
+        }
+    }
+    let forced_set: HashSet<u32> = forced.iter().flat_map(|(a, b)| [*a, *b]).collect();
+    let attached_set: HashSet<u32> = attached.iter().map(|(i, _, _)| *i).collect();
+    let mut sizes: HashMap<&str, usize> = HashMap::new();
+    for fid in &record_facility {
+        *sizes.entry(fid.as_str()).or_default() += 1;
+    }
+    let links = records
+        .iter()
+        .enumerate()
+        .map(|(i, lr)| {
+            let fid = &record_facility[i];
+            let size = sizes.get(fid.as_str()).copied().unwrap_or(1);
+            let i32_ = i as u32;
+            let rule = if size == 1 {
+                "singleton"
+            } else if forced_set.contains(&i32_) {
+                "override_merge"
+            } else if attached_set.contains(&i32_) {
+                "attached_nearest"
+            } else {
+                "matched"
+            };
+            let distance_m = match (lr.record.point, fpoint.get(fid.as_str()).copied().flatten()) {
+                (Some(p), Some(q)) => Some(link::haversine_m((p.lon, p.lat), (q.lon, q.lat))),
+                _ => None,
+            };
+            LinkRow {
+                record_key: lr.record.record_key.clone(),
+                facility_id: fid.clone(),
+                rule,
+                score: best_score.get(&i32_).copied(),
+                distance_m,
             }
         })
         .collect();
-    let ids = facilities.iter().map(|f| f.facility_id.clone()).collect();
+    let pairs = pairs
+        .iter()
+        .filter(|p| {
+            p.outcome != Outcome::Rejected
+                || p.distance_m.is_none_or(|d| d <= 1000.0)
+                || p.parts.iter().any(|(_, w)| *w > 0.0)
+        })
+        .map(|p| PairRow {
+            record_a: lrecs[p.a as usize].key.clone(),
+            record_b: lrecs[p.b as usize].key.clone(),
+            distance_m: p.distance_m,
+            total: p.total,
+            parts: p
+                .parts
+                .iter()
+                .map(|(n, w)| format!("{n}={w}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+            hard: p.hard.map(|h| match h {
+                Hard::MustLink(r) => format!("must_link:{r}"),
+                Hard::CannotLink(r) => format!("cannot_link:{r}"),
+            }),
+            outcome: p.outcome.as_str(),
+        })
+        .collect();
+
     facilities.sort_by(|a, b| a.facility_id.cmp(&b.facility_id));
-    (facilities, ids)
+    Reconciliation {
+        facilities,
+        record_facility,
+        links,
+        pairs,
+        overrides: reports,
+    }
+}
+
+/// Ids for each group: carried over from the previous build when most members had one,
+/// else derived from the anchor; never two groups with one id.
+fn assign_ids(
+    groups: &[Vec<usize>],
+    records: &[LocatedRecord],
+    ctx: &ReconcileContext<'_>,
+) -> Vec<(String, String)> {
+    let anchor_of = |g: &Vec<usize>| -> String {
+        g.iter()
+            .map(|&i| &records[i].record)
+            .min_by(|a, b| {
+                let rank = |s: &str| ctx.id_ranks.get(s).copied().unwrap_or(u32::MAX);
+                rank(&a.source_id)
+                    .cmp(&rank(&b.source_id))
+                    .then(a.record_key.cmp(&b.record_key))
+            })
+            .map(|r| r.record_key.clone())
+            .unwrap_or_default()
+    };
+    let anchors: Vec<String> = groups.iter().map(anchor_of).collect();
+    // Larger groups choose first; ties by anchor key.
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| {
+        groups[b]
+            .len()
+            .cmp(&groups[a].len())
+            .then(anchors[a].cmp(&anchors[b]))
+    });
+    let mut used: HashSet<String> = HashSet::new();
+    let mut ids = vec![String::new(); groups.len()];
+    // First pass: carried-over ids.
+    for &g in &order {
+        let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+        for &i in &groups[g] {
+            if let Some(old) = ctx.previous.get(&records[i].record.record_key) {
+                *votes.entry(old.as_str()).or_default() += 1;
+            }
+        }
+        let mut ranked: Vec<(&str, usize)> = votes.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        if let Some((old, _)) = ranked.into_iter().find(|(old, _)| !used.contains(*old)) {
+            used.insert(old.to_string());
+            ids[g] = old.to_string();
+        }
+    }
+    // Second pass: anchor-derived ids for the rest.
+    for &g in &order {
+        if !ids[g].is_empty() {
+            continue;
+        }
+        let mut id = facility_id(&anchors[g]);
+        let mut n = 1;
+        while used.contains(&id) {
+            n += 1;
+            id = facility_id(&format!("{}#{n}", anchors[g]));
+        }
+        used.insert(id.clone());
+        ids[g] = id;
+    }
+    ids.into_iter().zip(anchors).collect()
+}
+
+fn golden_facility(
+    group: &[usize],
+    id: &str,
+    anchor: &str,
+    records: &[LocatedRecord],
+    lrecs: &[LinkRecord],
+    ctx: &ReconcileContext<'_>,
+) -> Facility {
+    let members: Vec<LocatedRecord> = group.iter().map(|&i| records[i].clone()).collect();
+    let tiers: Vec<u8> = members
+        .iter()
+        .map(|m| ctx.tiers.get(&m.record.source_id).copied().unwrap_or(4))
+        .collect();
+    let text_candidates = |get: &dyn Fn(&LocatedRecord) -> Option<String>| -> Vec<Candidate> {
+        members
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| {
+                get(m).map(|value| Candidate {
+                    value,
+                    record: i,
+                    tier: tiers[i],
+                })
+            })
+            .collect()
+    };
+    let mut fields = Vec::new();
+    let name = golden::choose_text(
+        "name",
+        &text_candidates(&|m| m.record.name.clone()),
+        &members,
+    );
+    // The operator: the registry's canonical name where the record's operator resolves.
+    let op_candidates = text_candidates(&|m| {
+        let r = &m.record;
+        r.operator
+            .as_deref()
+            .map(|o| {
+                ctx.registry
+                    .resolve(o, r.operator_wikidata.as_deref())
+                    .map_or_else(|| o.to_string(), |op| op.name.clone())
+            })
+            .or_else(|| {
+                r.name
+                    .as_deref()
+                    .and_then(|n| ctx.registry.find_in_name(n))
+                    .map(|op| op.name.clone())
+            })
+    });
+    let operator = golden::choose_text("operator", &op_candidates, &members);
+    let address = golden::choose_text(
+        "address",
+        &text_candidates(&|m| m.record.address.line()),
+        &members,
+    );
+    let website = golden::choose_text(
+        "website",
+        &text_candidates(&|m| m.record.website.clone()),
+        &members,
+    );
+    let (status, status_choice) = golden::choose_status(&members, &tiers);
+    let point = golden::choose_point(&members, &tiers);
+    let mut codes: Vec<String> = members
+        .iter()
+        .flat_map(|m| m.record.codes.iter().cloned())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    let operator_id = group
+        .iter()
+        .filter_map(|&i| lrecs[i].operator.clone())
+        .find(|o| !o.starts_with("raw:"));
+    let operator_kind = operator_id.as_deref().and_then(|id| {
+        ctx.registry
+            .operators
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| o.kind.clone())
+    });
+    let location_member = point.as_ref().map_or(0, |(i, _)| *i);
+    let sources: BTreeSet<String> = members.iter().map(|m| m.record.source_id.clone()).collect();
+    let mut source_tiers: HashMap<&str, u8> = HashMap::new();
+    for (m, t) in members.iter().zip(&tiers) {
+        source_tiers.insert(m.record.source_id.as_str(), *t);
+    }
+    let confidence = 1.0
+        - source_tiers
+            .values()
+            .map(|t| 1.0 - reliability(*t))
+            .product::<f64>();
+    for f in [
+        name.clone(),
+        operator.clone(),
+        address.clone(),
+        website.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        fields.push(f);
+    }
+    fields.push(status_choice);
+    if let Some((_, p)) = &point {
+        fields.push(p.clone());
+    }
+    let chosen = &members[location_member].record;
+    Facility {
+        facility_id: id.to_string(),
+        anchor: anchor.to_string(),
+        members: members
+            .iter()
+            .map(|m| m.record.record_key.clone())
+            .collect(),
+        sources: sources.into_iter().collect(),
+        name: name.map(|c| c.value),
+        operator: operator.map(|c| c.value),
+        operator_id,
+        operator_kind,
+        codes,
+        status,
+        typology: "unknown".into(),
+        point: chosen.point,
+        point_precision: chosen.point_precision,
+        location: members[location_member].location.clone(),
+        address: address.map(|c| c.value),
+        website: website.map(|c| c.value),
+        campus_id: String::new(),
+        confidence: (confidence * 1000.0).round() / 1000.0,
+        fields,
+    }
+}
+
+fn apply_correction(f: &mut Facility, field: &str, value: &str, record: &str) -> bool {
+    match field {
+        "name" => f.name = Some(value.to_string()),
+        "operator" => f.operator = Some(value.to_string()),
+        "address" => f.address = Some(value.to_string()),
+        "website" => f.website = Some(value.to_string()),
+        "status" => match Status::from_words(value) {
+            Some(s) => f.status = s,
+            None if value == "unknown" => f.status = Status::Unknown,
+            None => return false,
+        },
+        _ => return false,
+    }
+    let field: &'static str = overrides::CORRECTABLE
+        .iter()
+        .copied()
+        .find(|c| *c == field)
+        .unwrap_or("name");
+    f.fields.retain(|c| c.field != field);
+    f.fields.push(FieldChoice {
+        field,
+        value: value.to_string(),
+        record_key: record.to_string(),
+        rule: "override",
+        alternatives: Vec::new(),
+    });
+    true
+}
+
+/// Campus grouping: facilities of one operator whose points are within 1 km of each other
+/// (building or address precision) share the campus id `cp-` + the hex of the smallest
+/// facility id of the group.
+fn assign_campuses(facilities: &mut [Facility]) {
+    let n = facilities.len();
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn find(parent: &mut [usize], mut x: usize) -> usize {
+        while parent[x] != x {
+            parent[x] = parent[parent[x]];
+            x = parent[x];
+        }
+        x
+    }
+    let mut by_operator: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, f) in facilities.iter().enumerate() {
+        if let Some(op) = &f.operator_id
+            && f.point.is_some()
+            && matches!(
+                f.point_precision,
+                PointPrecision::Building | PointPrecision::Address
+            )
+        {
+            by_operator.entry(op.as_str()).or_default().push(i);
+        }
+    }
+    let mut unions = Vec::new();
+    for members in by_operator.values() {
+        for (x, &a) in members.iter().enumerate() {
+            for &b in &members[x + 1..] {
+                if let (Some(p), Some(q)) = (facilities[a].point, facilities[b].point)
+                    && link::haversine_m((p.lon, p.lat), (q.lon, q.lat)) <= 1000.0
+                {
+                    unions.push((a, b));
+                }
+            }
+        }
+    }
+    for (a, b) in unions {
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        if ra != rb {
+            parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+    let mut smallest: HashMap<usize, String> = HashMap::new();
+    for i in 0..n {
+        let r = find(&mut parent, i);
+        let id = &facilities[i].facility_id;
+        let e = smallest.entry(r).or_insert_with(|| id.clone());
+        if id < e {
+            *e = id.clone();
+        }
+    }
+    for i in 0..n {
+        let r = find(&mut parent, i);
+        facilities[i].campus_id = format!("cp-{}", smallest[&r].trim_start_matches("fr-"));
+    }
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
     let rows = inv
         .records
         .iter()
-        .zip(&inv.record_facility)
+        .zip(&inv.recon.record_facility)
         .map(|(lr, fid)| {
             let r = &lr.record;
             let l = &lr.location;
@@ -174,11 +174,19 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
         Column::text("region_name"),
         Column::text("point_precision"),
         Column::text("locate_method"),
+        Column::text("operator_id"),
+        Column::text("operator_kind"),
+        Column::text("address"),
+        Column::text("website"),
+        Column::text("campus_id"),
+        Column::real("confidence"),
         Column::integer("member_count"),
         Column::text("members"),
         Column::text("sources"),
+        Column::text("anchor_record"),
+        Column::integer("conflict_count"),
     ];
-    let rows = inv.facilities.iter().map(|f| {
+    let rows = inv.recon.facilities.iter().map(|f| {
         let l = &f.location;
         (
             f.point.map(|p| (p.lon, p.lat)),
@@ -197,9 +205,17 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
                 l.region_name.clone().into(),
                 enum_str(&f.point_precision).into(),
                 enum_str(&l.method).into(),
+                f.operator_id.clone().into(),
+                f.operator_kind.clone().into(),
+                f.address.clone().into(),
+                f.website.clone().into(),
+                f.campus_id.clone().into(),
+                f.confidence.into(),
                 count(f.members.len()),
                 join(&f.members),
                 join(&f.sources),
+                f.anchor.clone().into(),
+                count(f.fields.iter().filter(|c| c.conflict()).count()),
             ],
         )
     });
@@ -211,6 +227,8 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
         rows,
     )
     .map_err(err)?;
+
+    write_reconciliation(&mut w, inv).map_err(err)?;
 
     let rows = inv.records.iter().flat_map(|lr| {
         lr.record.powers.iter().map(|p| {
@@ -396,7 +414,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
             inv.finished_at.clone().into(),
             inv.fetch_mode.clone().into(),
             count(inv.records.len()),
-            count(inv.facilities.len()),
+            count(inv.recon.facilities.len()),
             count(inv.issues.len()),
             (!failed.is_empty()).then(|| failed.join(";")).into(),
         ]],
@@ -461,4 +479,125 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
     )
     .map_err(err)?;
     w.finish().map_err(err)
+}
+
+/// The reconciliation tables: `links`, `pair_scores`, `facility_fields`, `overrides`.
+fn write_reconciliation(w: &mut GpkgWriter, inv: &Inventory) -> Result<(), gpkg::GpkgError> {
+    let r = &inv.recon;
+    w.add_attribute_table(
+        "links",
+        "Record to facility links",
+        "Every stored record, the facility it belongs to, how it joined (singleton, matched, attached_nearest, override_merge), its best pair score and its distance to the facility point in metres",
+        &[
+            Column::text("record_key"),
+            Column::text("facility_id"),
+            Column::text("rule"),
+            Column::real("score"),
+            Column::real("distance_m"),
+        ],
+        r.links.iter().map(|l| {
+            vec![
+                l.record_key.clone().into(),
+                l.facility_id.clone().into(),
+                l.rule.into(),
+                l.score.into(),
+                l.distance_m.into(),
+            ]
+        }),
+    )?;
+    w.add_attribute_table(
+        "pair_scores",
+        "Scored record pairs",
+        "Every accepted, blocked or redundant pair and every rejected close pair: score parts (name=weight), hard rule and outcome",
+        &[
+            Column::text("record_a"),
+            Column::text("record_b"),
+            Column::real("distance_m"),
+            Column::real("score"),
+            Column::text("parts"),
+            Column::text("hard_rule"),
+            Column::text("outcome"),
+        ],
+        r.pairs.iter().map(|p| {
+            vec![
+                p.record_a.clone().into(),
+                p.record_b.clone().into(),
+                p.distance_m.into(),
+                p.total.into(),
+                p.parts.clone().into(),
+                p.hard.clone().into(),
+                p.outcome.into(),
+            ]
+        }),
+    )?;
+    w.add_attribute_table(
+        "facility_fields",
+        "Field-level provenance",
+        "Per facility and field: the chosen value, the record it came from, the rule that chose it and the disagreeing alternatives (JSON [[value, record_key], ...])",
+        &[
+            Column::text("facility_id"),
+            Column::text("field"),
+            Column::text("value"),
+            Column::text("record_key"),
+            Column::text("rule"),
+            Column::integer("conflict"),
+            Column::text("alternatives"),
+        ],
+        r.facilities.iter().flat_map(|f| {
+            f.fields.iter().map(|c| {
+                vec![
+                    f.facility_id.clone().into(),
+                    c.field.into(),
+                    c.value.clone().into(),
+                    c.record_key.clone().into(),
+                    c.rule.into(),
+                    i64::from(c.conflict()).into(),
+                    serde_json::to_string(&c.alternatives)
+                        .unwrap_or_default()
+                        .into(),
+                ]
+            })
+        }),
+    )?;
+    w.add_attribute_table(
+        "overrides",
+        "Curator overrides",
+        "Each override of sources/overrides.toml and whether it applied to this build",
+        &[
+            Column::text("override"),
+            Column::text("reason"),
+            Column::integer("applied"),
+            Column::text("detail"),
+        ],
+        r.overrides.iter().map(|o| {
+            vec![
+                o.which.clone().into(),
+                o.reason.clone().into(),
+                i64::from(o.applied).into(),
+                o.detail.clone().into(),
+            ]
+        }),
+    )?;
+    Ok(())
+}
+
+/// record key → facility id from an earlier inventory, to keep ids across builds. A missing
+/// or unreadable file gives an empty map (the ids then come from the anchors).
+pub fn read_previous_links(path: &Path) -> std::collections::HashMap<String, String> {
+    let mut map = std::collections::HashMap::new();
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return map;
+    };
+    let Ok(mut stmt) = conn.prepare("SELECT record_key, facility_id FROM source_records") else {
+        return map;
+    };
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)));
+    if let Ok(rows) = rows {
+        for (k, v) in rows.flatten() {
+            map.insert(k, v);
+        }
+    }
+    map
 }

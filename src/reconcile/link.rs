@@ -1,0 +1,720 @@
+//! Record linkage: [`LinkRecord`]s (what matching needs of a record) → candidate pairs
+//! (spatial grid blocking, commune blocks and exact keys — never all pairs) → scored
+//! [`Pair`]s (distance, name, site code, operator, address, ids; hard rules where the
+//! evidence is categorical) → clusters (constrained union-find: a merge that would join two
+//! records that contradict each other is refused) → orphans attached to the nearest site.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::model::PointPrecision;
+
+/// What the matcher needs to know of a record. Strings are already normalised.
+#[derive(Debug, Clone)]
+pub struct LinkRecord {
+    pub key: String,
+    /// Index of the record's source (same source = same index).
+    pub source: u16,
+    /// (lon, lat) in degrees.
+    pub point: Option<(f64, f64)>,
+    pub precision: PointPrecision,
+    /// INSEE commune code where the point is.
+    pub commune: Option<String>,
+    /// Distinctive words of the name (see `normalize::name_key`); empty when unknown.
+    pub name_key: String,
+    /// Canonical operator id (registry) or normalised raw operator.
+    pub operator: Option<String>,
+    /// Normalised site codes.
+    pub codes: Vec<String>,
+    /// OSM element number (type may be unknown).
+    pub osm_num: Option<u64>,
+    pub peeringdb_id: Option<i64>,
+    /// `number street` key.
+    pub address: Option<String>,
+    /// True when the record says nothing but where it is (no name, operator, code): it may be
+    /// attached to the nearest site.
+    pub attachable: bool,
+}
+
+/// A decision that no score can overturn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hard {
+    MustLink(&'static str),
+    CannotLink(&'static str),
+}
+
+/// A scored candidate pair; `parts` say why.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub a: u32,
+    pub b: u32,
+    pub distance_m: Option<f64>,
+    pub parts: Vec<(&'static str, f64)>,
+    pub total: f64,
+    pub hard: Option<Hard>,
+    /// Set by clustering: accepted (merged), rejected (below threshold or hard no), or
+    /// blocked (above threshold, refused because the clusters contradict each other).
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Accepted,
+    Rejected,
+    Blocked,
+    /// Above threshold, but the two records were already in one facility.
+    Redundant,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Rejected => "rejected",
+            Outcome::Blocked => "blocked",
+            Outcome::Redundant => "redundant",
+        }
+    }
+}
+
+/// Tunables, with the values used by the build.
+#[derive(Debug, Clone)]
+pub struct LinkParams {
+    /// Minimum score to merge.
+    pub threshold: f64,
+    /// A scored pair below this contradicts: its records never end in one facility.
+    pub contradiction: f64,
+    /// Candidate radius for building/address points, metres.
+    pub radius_m: f64,
+    /// Candidate radius when a point is approximate (city centre), metres.
+    pub approximate_radius_m: f64,
+    /// Orphans (attachable records) join the nearest facility within this distance, metres.
+    pub attach_m: f64,
+}
+
+impl Default for LinkParams {
+    fn default() -> Self {
+        LinkParams {
+            threshold: 3.0,
+            contradiction: -2.0,
+            radius_m: 1000.0,
+            approximate_radius_m: 5000.0,
+            attach_m: 250.0,
+        }
+    }
+}
+
+/// Great-circle distance in metres (haversine, mean Earth radius).
+pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lon1, lat1) = (a.0.to_radians(), a.1.to_radians());
+    let (lon2, lat2) = (b.0.to_radians(), b.1.to_radians());
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2)
+        + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    2.0 * 6_371_008.8 * h.sqrt().asin()
+}
+
+/// How far apart two points of this precision may be and still be one site, metres.
+fn tolerance_m(p: PointPrecision) -> f64 {
+    match p {
+        PointPrecision::Building => 80.0,
+        PointPrecision::Address => 250.0,
+        PointPrecision::Approximate => 3000.0,
+        PointPrecision::Commune | PointPrecision::None => f64::INFINITY,
+    }
+}
+
+/// Grid cell of ~1.1 km: 0.01° of latitude by 0.015° of longitude.
+fn cell(p: (f64, f64)) -> (i32, i32) {
+    ((p.1 / 0.01).floor() as i32, (p.0 / 0.015).floor() as i32)
+}
+
+/// Candidate pairs (a < b), deduplicated and sorted.
+pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)> {
+    let mut pairs: HashSet<(u32, u32)> = HashSet::new();
+    let mut add = |a: usize, b: usize| {
+        if a != b {
+            pairs.insert((a.min(b) as u32, a.max(b) as u32));
+        }
+    };
+    // Spatial blocking on a grid.
+    let mut grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(p) = r.point
+            && r.precision != PointPrecision::Commune
+        {
+            grid.entry(cell(p)).or_default().push(i);
+        }
+    }
+    let ring = |r: &LinkRecord| -> (i32, f64) {
+        if r.precision == PointPrecision::Approximate {
+            (5, params.approximate_radius_m)
+        } else {
+            (1, params.radius_m)
+        }
+    };
+    for (i, r) in records.iter().enumerate() {
+        let Some(p) = r.point else { continue };
+        if r.precision == PointPrecision::Commune {
+            continue;
+        }
+        let (ri, radius_i) = ring(r);
+        let (cy, cx) = cell(p);
+        for dy in -ri..=ri {
+            for dx in -ri..=ri {
+                let Some(members) = grid.get(&(cy + dy, cx + dx)) else {
+                    continue;
+                };
+                for &j in members {
+                    let other = &records[j];
+                    let (rj, radius_j) = ring(other);
+                    // Each pair is examined from the side with the larger ring (or lower index).
+                    if rj > ri || (rj == ri && j <= i) {
+                        continue;
+                    }
+                    let Some(q) = other.point else { continue };
+                    if haversine_m(p, q) <= radius_i.max(radius_j) {
+                        add(i, j);
+                    }
+                }
+            }
+        }
+    }
+    // Commune blocks: a point that only says "somewhere in this commune".
+    let mut by_commune: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(c) = &r.commune {
+            by_commune.entry(c.as_str()).or_default().push(i);
+        }
+    }
+    for (i, r) in records.iter().enumerate() {
+        if r.precision == PointPrecision::Commune
+            && let Some(c) = &r.commune
+        {
+            for &j in &by_commune[c.as_str()] {
+                add(i, j);
+            }
+        }
+    }
+    // Exact keys.
+    let mut keys: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(n) = r.osm_num {
+            keys.entry(format!("osm:{n}")).or_default().push(i);
+        }
+        if let Some(n) = r.peeringdb_id {
+            keys.entry(format!("pdb:{n}")).or_default().push(i);
+        }
+        if let Some(op) = &r.operator {
+            for c in &r.codes {
+                keys.entry(format!("code:{op}:{c}")).or_default().push(i);
+            }
+        }
+        if let (Some(a), Some(c)) = (&r.address, &r.commune) {
+            keys.entry(format!("addr:{c}:{a}")).or_default().push(i);
+        }
+    }
+    for members in keys.values() {
+        // Large key groups would be all-pairs; they only arise from bad data.
+        if members.len() > 50 {
+            continue;
+        }
+        for (x, &a) in members.iter().enumerate() {
+            for &b in &members[x + 1..] {
+                add(a, b);
+            }
+        }
+    }
+    let mut out: Vec<(u32, u32)> = pairs.into_iter().collect();
+    out.sort_unstable();
+    out
+}
+
+/// Scores one pair. Symmetric: `score(a, b)` and `score(b, a)` give the same total.
+pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
+    let (ra, rb) = (&records[a as usize], &records[b as usize]);
+    let mut parts: Vec<(&'static str, f64)> = Vec::new();
+    let mut hard = None;
+    let distance_m = match (ra.point, rb.point) {
+        (Some(p), Some(q)) => Some(haversine_m(p, q)),
+        _ => None,
+    };
+
+    if let (Some(x), Some(y)) = (ra.osm_num, rb.osm_num)
+        && x == y
+        && distance_m.is_none_or(|d| d < 1000.0)
+    {
+        hard = Some(Hard::MustLink("same_osm_id"));
+    }
+    match (ra.peeringdb_id, rb.peeringdb_id) {
+        (Some(x), Some(y)) if x == y => hard = Some(Hard::MustLink("same_peeringdb_id")),
+        (Some(_), Some(_)) => hard = Some(Hard::CannotLink("different_peeringdb_ids")),
+        _ => {}
+    }
+
+    let same_operator = match (&ra.operator, &rb.operator) {
+        (Some(x), Some(y)) if x == y => {
+            parts.push(("same_operator", 1.5));
+            Some(true)
+        }
+        (Some(_), Some(_)) => {
+            parts.push(("different_operator", -3.0));
+            Some(false)
+        }
+        _ => None,
+    };
+
+    if !ra.codes.is_empty() && !rb.codes.is_empty() {
+        if ra.codes.iter().any(|c| rb.codes.contains(c)) {
+            parts.push(("same_site_code", 6.0));
+        } else if same_operator == Some(true) {
+            parts.push(("different_site_codes", -6.0));
+            if hard.is_none() {
+                hard = Some(Hard::CannotLink("different_site_codes_same_operator"));
+            }
+        } else {
+            parts.push(("different_site_codes", -2.0));
+        }
+    }
+
+    if ra.precision == PointPrecision::Commune || rb.precision == PointPrecision::Commune {
+        match (&ra.commune, &rb.commune) {
+            (Some(x), Some(y)) if x == y => parts.push(("same_commune", 0.5)),
+            (Some(_), Some(_)) => parts.push(("different_commune", -3.0)),
+            _ => {}
+        }
+    } else if let Some(d) = distance_m {
+        let tol = tolerance_m(ra.precision).max(tolerance_m(rb.precision));
+        let r = d / tol;
+        // A hand-placed or city-centre point says little by being near: it needs a name,
+        // code or operator to merge.
+        let approximate = ra.precision == PointPrecision::Approximate
+            || rb.precision == PointPrecision::Approximate;
+        let w = if r <= 0.5 {
+            if approximate { 1.0 } else { 3.0 }
+        } else if r <= 1.0 {
+            if approximate { 0.5 } else { 2.0 }
+        } else if r <= 2.0 {
+            0.0
+        } else if r <= 4.0 {
+            -1.0
+        } else {
+            -3.0
+        };
+        parts.push(("distance", w));
+    }
+
+    if !ra.name_key.is_empty() && !rb.name_key.is_empty() {
+        let sim = strsim::jaro_winkler(&ra.name_key, &rb.name_key);
+        let (na, nb) = (name_numbers(&ra.name_key), name_numbers(&rb.name_key));
+        if !na.is_empty() && !nb.is_empty() && na != nb {
+            // "Marne Est 1" and "Marne Est 2": one digit apart, two buildings.
+            parts.push(("different_number_in_name", -3.0));
+        } else if sim >= 0.93 {
+            parts.push(("same_name", 3.0));
+        } else if sim >= 0.8 {
+            parts.push(("similar_name", 1.5));
+        } else if sim < 0.55 {
+            parts.push(("different_name", -1.5));
+        }
+    }
+
+    if let (Some(x), Some(y)) = (&ra.address, &rb.address) {
+        if x == y {
+            parts.push(("same_address", 3.0));
+        } else {
+            let street = |s: &str| s.split_once(' ').map(|(_, st)| st.to_string());
+            if street(x).is_some() && street(x) == street(y) {
+                parts.push(("same_street_other_number", -0.5));
+            } else {
+                parts.push(("different_address", -1.0));
+            }
+        }
+    }
+
+    if ra.source == rb.source && distance_m.is_none_or(|d| d > 1.0) {
+        parts.push(("same_source", -2.0));
+    }
+
+    let total = parts.iter().map(|(_, w)| w).sum();
+    Pair {
+        a,
+        b,
+        distance_m,
+        parts,
+        total,
+        hard,
+        outcome: Outcome::Rejected,
+    }
+}
+
+/// The numbers in a name key (`marne est 2` → `["2"]`).
+fn name_numbers(key: &str) -> Vec<&str> {
+    key.split(' ')
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit()))
+        .collect()
+}
+
+/// What a pair may bridge: an imprecise point (approximate, commune) or a pair whose only
+/// evidence is distance must not join two clusters that each already hold a precise
+/// (resp. identified) record; they may only join a record to one site.
+#[derive(Debug, Clone, Copy)]
+struct PairKind {
+    imprecise: bool,
+    distance_only: bool,
+}
+
+fn pair_kind(records: &[LinkRecord], p: &Pair) -> PairKind {
+    let imprecise = |r: &LinkRecord| !precise(r);
+    PairKind {
+        imprecise: imprecise(&records[p.a as usize]) || imprecise(&records[p.b as usize]),
+        distance_only: !matches!(p.hard, Some(Hard::MustLink(_)))
+            && p.parts.iter().all(|(n, w)| *n == "distance" || *w <= 0.0),
+    }
+}
+
+fn precise(r: &LinkRecord) -> bool {
+    r.point.is_some()
+        && matches!(
+            r.precision,
+            PointPrecision::Building | PointPrecision::Address
+        )
+}
+
+fn identified(r: &LinkRecord) -> bool {
+    !r.attachable
+}
+
+/// Union-find with member lists, for constrained merging.
+struct Clusters {
+    parent: Vec<u32>,
+    members: Vec<Vec<u32>>,
+    /// Per root: how many members have a precise point / are identified.
+    precise: Vec<u32>,
+    identified: Vec<u32>,
+}
+
+impl Clusters {
+    fn new(records: &[LinkRecord]) -> Clusters {
+        let n = records.len();
+        Clusters {
+            parent: (0..n as u32).collect(),
+            members: (0..n as u32).map(|i| vec![i]).collect(),
+            precise: records.iter().map(|r| u32::from(precise(r))).collect(),
+            identified: records.iter().map(|r| u32::from(identified(r))).collect(),
+        }
+    }
+
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+
+    /// Merges unless a member of one contradicts a member of the other, or the pair would
+    /// bridge two sites it is too weak to join.
+    fn try_union(
+        &mut self,
+        a: u32,
+        b: u32,
+        kind: Option<PairKind>,
+        contradict: &HashSet<(u32, u32)>,
+    ) -> Outcome {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return Outcome::Redundant;
+        }
+        if let Some(k) = kind {
+            let both = |v: &Vec<u32>| v[ra as usize] > 0 && v[rb as usize] > 0;
+            if (k.imprecise && both(&self.precise)) || (k.distance_only && both(&self.identified)) {
+                return Outcome::Blocked;
+            }
+        }
+        let (small, large) = if self.members[ra as usize].len() <= self.members[rb as usize].len() {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        for &x in &self.members[small as usize] {
+            for &y in &self.members[large as usize] {
+                if contradict.contains(&(x.min(y), x.max(y))) {
+                    return Outcome::Blocked;
+                }
+            }
+        }
+        let moved = std::mem::take(&mut self.members[small as usize]);
+        self.members[large as usize].extend(moved);
+        self.precise[large as usize] += self.precise[small as usize];
+        self.identified[large as usize] += self.identified[small as usize];
+        self.parent[small as usize] = large;
+        Outcome::Accepted
+    }
+}
+
+/// Clusters records: forced merges first (curator overrides), then must-links, then pairs by
+/// decreasing score above the threshold; `forbidden` pairs (curator splits) and contradicting
+/// pairs are never joined. Sets each pair's outcome. Returns the cluster root of each record.
+pub fn cluster(
+    records: &[LinkRecord],
+    pairs: &mut [Pair],
+    forced: &[(u32, u32)],
+    forbidden: &HashSet<(u32, u32)>,
+    params: &LinkParams,
+) -> Vec<u32> {
+    let mut contradict: HashSet<(u32, u32)> = forbidden.clone();
+    for p in pairs.iter() {
+        if matches!(p.hard, Some(Hard::CannotLink(_)))
+            || (p.hard.is_none() && p.total < params.contradiction)
+        {
+            contradict.insert((p.a, p.b));
+        }
+    }
+    let n = records.len();
+    let mut uf = Clusters::new(records);
+    let none = HashSet::new();
+    for &(a, b) in forced {
+        uf.try_union(a, b, None, &none);
+    }
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    let rank = |p: &Pair| match p.hard {
+        Some(Hard::MustLink(_)) => 0,
+        _ => 1,
+    };
+    // Ties are broken by the records' keys, so the input order does not matter.
+    let key_pair = |p: &Pair| {
+        let (x, y) = (&records[p.a as usize].key, &records[p.b as usize].key);
+        if x <= y { (x, y) } else { (y, x) }
+    };
+    order.sort_by(|&x, &y| {
+        let (p, q) = (&pairs[x], &pairs[y]);
+        rank(p)
+            .cmp(&rank(q))
+            .then(q.total.total_cmp(&p.total))
+            .then(key_pair(p).cmp(&key_pair(q)))
+    });
+    for i in order {
+        let p = &pairs[i];
+        let wanted = match p.hard {
+            Some(Hard::MustLink(_)) => true,
+            Some(Hard::CannotLink(_)) => false,
+            None => p.total >= params.threshold,
+        };
+        let outcome = if wanted {
+            let kind = pair_kind(records, p);
+            uf.try_union(p.a, p.b, Some(kind), &contradict)
+        } else {
+            Outcome::Rejected
+        };
+        pairs[i].outcome = outcome;
+    }
+    (0..n as u32).map(|i| uf.find(i)).collect()
+}
+
+/// Attaches attachable records that are still alone to the nearest other cluster within
+/// `params.attach_m`, when that cluster is clearly the nearest (the next one is at least
+/// 1.5 times as far). Returns (record, cluster root, distance) for each attachment.
+pub fn attach_orphans(
+    records: &[LinkRecord],
+    roots: &mut [u32],
+    forbidden: &HashSet<(u32, u32)>,
+    params: &LinkParams,
+) -> Vec<(u32, u32, f64)> {
+    let mut size: HashMap<u32, usize> = HashMap::new();
+    for r in roots.iter() {
+        *size.entry(*r).or_default() += 1;
+    }
+    let mut grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Some(p) = r.point
+            && matches!(
+                r.precision,
+                PointPrecision::Building | PointPrecision::Address
+            )
+        {
+            grid.entry(cell(p)).or_default().push(i);
+        }
+    }
+    let mut attached = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        if !r.attachable || size.get(&roots[i]) != Some(&1) {
+            continue;
+        }
+        let Some(p) = r.point else { continue };
+        let (cy, cx) = cell(p);
+        // Nearest distance to each other cluster.
+        let mut nearest: HashMap<u32, f64> = HashMap::new();
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                for &j in grid.get(&(cy + dy, cx + dx)).into_iter().flatten() {
+                    if j == i || records[j].attachable && size.get(&roots[j]) == Some(&1) {
+                        continue;
+                    }
+                    if forbidden.contains(&((i as u32).min(j as u32), (i as u32).max(j as u32))) {
+                        continue;
+                    }
+                    let Some(q) = records[j].point else { continue };
+                    let d = haversine_m(p, q);
+                    let e = nearest.entry(roots[j]).or_insert(f64::INFINITY);
+                    *e = e.min(d);
+                }
+            }
+        }
+        let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
+        by_distance.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+        if let Some(&(root, d)) = by_distance.first()
+            && d <= params.attach_m
+            && by_distance.get(1).is_none_or(|(_, d2)| *d2 >= 1.5 * d)
+        {
+            attached.push((i as u32, root, d));
+        }
+    }
+    for &(i, root, _) in &attached {
+        roots[i as usize] = root;
+    }
+    attached
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rec(key: &str, source: u16, lon: f64, lat: f64) -> LinkRecord {
+        LinkRecord {
+            key: key.into(),
+            source,
+            point: Some((lon, lat)),
+            precision: PointPrecision::Building,
+            commune: Some("93066".into()),
+            name_key: String::new(),
+            operator: None,
+            codes: Vec::new(),
+            osm_num: None,
+            peeringdb_id: None,
+            address: None,
+            attachable: false,
+        }
+    }
+
+    fn run(records: &[LinkRecord]) -> (Vec<u32>, Vec<Pair>) {
+        let params = LinkParams::default();
+        let mut pairs: Vec<Pair> = candidates(records, &params)
+            .into_iter()
+            .map(|(a, b)| score(records, a, b))
+            .collect();
+        let roots = cluster(records, &mut pairs, &[], &HashSet::new(), &params);
+        (roots, pairs)
+    }
+
+    #[test]
+    fn different_codes_of_one_operator_never_merge() {
+        // Equinix PA2 and PA3 a few hundred metres apart, plus a record naming PA2 next to PA3.
+        let mut pa2 = rec("a", 0, 2.3589, 48.9356);
+        pa2.operator = Some("equinix".into());
+        pa2.codes = vec!["PA2".into()];
+        let mut pa3 = rec("b", 1, 2.3591, 48.9357);
+        pa3.operator = Some("equinix".into());
+        pa3.codes = vec!["PA3".into()];
+        let (roots, pairs) = run(&[pa2, pa3]);
+        assert_ne!(roots[0], roots[1]);
+        assert_eq!(
+            pairs[0].hard,
+            Some(Hard::CannotLink("different_site_codes_same_operator"))
+        );
+    }
+
+    #[test]
+    fn a_chain_does_not_merge_contradicting_ends() {
+        // A~B and B~C are strong, but A and C have different codes of one operator.
+        let mut a = rec("a", 0, 2.0, 48.0);
+        a.operator = Some("dr".into());
+        a.codes = vec!["MRS2".into()];
+        let mut b = rec("b", 1, 2.0001, 48.0);
+        b.operator = Some("dr".into());
+        let mut c = rec("c", 2, 2.0002, 48.0);
+        c.operator = Some("dr".into());
+        c.codes = vec!["MRS3".into()];
+        let (roots, pairs) = run(&[a, b, c]);
+        assert_ne!(roots[0], roots[2], "{pairs:?}");
+        assert!(roots[1] == roots[0] || roots[1] == roots[2]);
+        assert!(pairs.iter().any(|p| p.outcome == Outcome::Blocked));
+    }
+
+    #[test]
+    fn same_osm_id_always_merges() {
+        let mut a = rec("a", 0, 2.0, 48.0);
+        a.osm_num = Some(45);
+        a.operator = Some("x".into());
+        let mut b = rec("b", 1, 2.004, 48.0);
+        b.osm_num = Some(45);
+        b.operator = Some("y".into());
+        let (roots, _) = run(&[a, b]);
+        assert_eq!(roots[0], roots[1]);
+    }
+
+    #[test]
+    fn orphans_attach_to_the_clearly_nearest_site() {
+        let site = rec("site", 0, 2.0, 48.0);
+        let far = rec("far", 0, 2.02, 48.0);
+        let mut enedis = rec("enedis", 1, 2.0025, 48.0); // ~186 m from the site
+        enedis.precision = PointPrecision::Address;
+        enedis.attachable = true;
+        let records = [site, far, enedis];
+        let (mut roots, _) = run(&records);
+        let attached = attach_orphans(
+            &records,
+            &mut roots,
+            &HashSet::new(),
+            &LinkParams::default(),
+        );
+        assert_eq!(attached.len(), 1);
+        assert_eq!(roots[2], roots[0]);
+    }
+
+    proptest! {
+        #[test]
+        fn scoring_is_symmetric(
+            d in 0.0f64..0.01, same_op in any::<bool>(), code in 0u8..3, name in "[a-c]{0,3}",
+        ) {
+            let mut a = rec("a", 0, 2.0, 48.0);
+            let mut b = rec("b", 1, 2.0 + d, 48.0);
+            a.operator = Some("op".into());
+            b.operator = Some(if same_op { "op" } else { "other" }.into());
+            a.codes = vec![format!("PA{code}")];
+            b.codes = vec!["PA1".into()];
+            a.name_key = name.clone();
+            b.name_key = "ab".into();
+            let recs = [a, b];
+            let ab = score(&recs, 0, 1);
+            let ba = score(&recs, 1, 0);
+            prop_assert!((ab.total - ba.total).abs() < 1e-12);
+            prop_assert_eq!(ab.hard, ba.hard);
+        }
+
+        #[test]
+        fn clustering_does_not_depend_on_input_order(seed in 0u64..1000) {
+            // Points on a line with random gaps; reversing the records gives the same partition.
+            let mut recs = Vec::new();
+            let mut x = 2.0;
+            let mut s = seed;
+            for i in 0..12 {
+                s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                x += ((s >> 33) % 3) as f64 * 0.0004;
+                recs.push(rec(&format!("r{i}"), (i % 3) as u16, x, 48.0));
+            }
+            let (roots, _) = run(&recs);
+            let mut rev = recs.clone();
+            rev.reverse();
+            let (roots_rev, _) = run(&rev);
+            let n = recs.len();
+            for i in 0..n {
+                for j in 0..n {
+                    let same = roots[i] == roots[j];
+                    let same_rev = roots_rev[n - 1 - i] == roots_rev[n - 1 - j];
+                    prop_assert_eq!(same, same_rev);
+                }
+            }
+        }
+    }
+}
