@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use dcinv::reconcile::{eval, explain};
 use dcinv::{adapters, catalog, pipeline, summary};
 
 #[derive(Parser)]
@@ -42,6 +43,20 @@ enum Command {
     },
     /// List the sources of the catalog with their adapter, licence and files.
     Sources,
+    /// Explain a facility of a built inventory: members, pair scores, rules, field choices.
+    Explain {
+        facility_id: String,
+        /// The inventory to read.
+        #[arg(long, default_value = "output/inventory.gpkg")]
+        inventory: PathBuf,
+    },
+    /// Pairwise precision, recall and F1 of a build's links against labels
+    /// (CSV with columns cluster_id, record_key).
+    EvalLinks {
+        labels: PathBuf,
+        #[arg(long, default_value = "output/inventory.gpkg")]
+        inventory: PathBuf,
+    },
 }
 
 pub fn run() -> anyhow::Result<ExitCode> {
@@ -85,6 +100,28 @@ pub fn run() -> anyhow::Result<ExitCode> {
                     println!("  {:<18} {}", name, a.summary());
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain {
+            facility_id,
+            inventory,
+        } => match explain::explain(&inventory, &facility_id)? {
+            Some(text) => {
+                print!("{text}");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                eprintln!(
+                    "dcinv: no facility {facility_id} in {}",
+                    inventory.display()
+                );
+                Ok(ExitCode::from(2))
+            }
+        },
+        Command::EvalLinks { labels, inventory } => {
+            let links = explain::read_links(&inventory)?;
+            let labels = eval::read_labels(&labels)?;
+            println!("{}", eval::evaluate(&labels, &links));
             Ok(ExitCode::SUCCESS)
         }
         Command::Build {

@@ -346,6 +346,8 @@ pub mod issue_codes {
     pub const AGGREGATE_FACT: &str = "aggregate_fact";
     /// A record with no name, operator, code or address: only a point.
     pub const ANONYMOUS_POINT: &str = "anonymous_point";
+    /// A placeholder (`Unknown`, `n/a`) where a value should be; ignored.
+    pub const PLACEHOLDER_VALUE: &str = "placeholder_value";
 
     /// Every code, for lookups from the catalog and for the schema.
     pub const ALL: &[&str] = &[
@@ -369,6 +371,7 @@ pub mod issue_codes {
         NOT_A_DATA_CENTRE,
         AGGREGATE_FACT,
         ANONYMOUS_POINT,
+        PLACEHOLDER_VALUE,
     ];
 
     /// The static code for a code written in the catalog.

@@ -373,7 +373,8 @@ fn the_same_inputs_give_the_same_facility_ids() {
     let again = pipeline::build(&opts).unwrap();
     let ids = |r: &BuildReport| -> Vec<String> {
         r.inventory
-            .recon.facilities
+            .recon
+            .facilities
             .iter()
             .map(|f| f.facility_id.clone())
             .collect()
@@ -496,4 +497,117 @@ fn the_binary_prints_a_summary_with_every_source() {
         .unwrap();
     assert!(sources.status.success());
     assert!(String::from_utf8_lossy(&sources.stdout).contains("enedis-consumption"));
+}
+
+#[test]
+fn reconciliation_gives_a_credible_count_of_facilities() {
+    let inv = &built().report.inventory;
+    let n = inv.recon.facilities.len();
+    assert!((300..=450).contains(&n), "{n} facilities");
+    let idf = inv
+        .recon
+        .facilities
+        .iter()
+        .filter(|f| f.location.region_code == "11")
+        .count();
+    let share = idf as f64 / n as f64;
+    assert!(
+        (0.35..=0.52).contains(&share),
+        "Île-de-France share {share:.3}"
+    );
+    // Every stored record is a member of exactly one facility, and members are listed.
+    let members: usize = inv.recon.facilities.iter().map(|f| f.members.len()).sum();
+    assert_eq!(members, inv.records.len());
+    assert_eq!(inv.recon.links.len(), inv.records.len());
+}
+
+#[test]
+fn links_match_the_hand_labelled_set() {
+    let b = built();
+    let labels = dcinv::reconcile::eval::read_labels(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/labels/links_93_13_91.csv"),
+    )
+    .unwrap();
+    let links = dcinv::reconcile::explain::read_links(&b.out.join("inventory.gpkg")).unwrap();
+    let report = dcinv::reconcile::eval::evaluate(&labels, &links);
+    println!("{report}");
+    assert!(report.missing.is_empty(), "{:?}", report.missing);
+    assert!(report.precision >= 0.97, "{report}");
+    assert!(report.recall >= 0.93, "{report}");
+}
+
+#[test]
+fn adding_a_source_file_keeps_the_other_ids() {
+    // A scheduled rebuild into the same output folder: first without the PeeringDB file,
+    // then with it. Facilities keep their ids, including those that gain a member.
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("sources");
+    std::fs::create_dir_all(&catalog).unwrap();
+    for f in std::fs::read_dir(common::catalog()).unwrap() {
+        let f = f.unwrap();
+        if f.file_name() != "peeringdb-dx.toml" {
+            std::fs::copy(f.path(), catalog.join(f.file_name())).unwrap();
+        }
+    }
+    let opts = |catalog_dir: PathBuf| BuildOptions {
+        catalog_dir,
+        mirror: Some(common::mirror()),
+        out_dir: dir.path().join("out"),
+        cache_dir: dir.path().join("cache"),
+        quiet: true,
+    };
+    let without = pipeline::build(&opts(catalog)).unwrap();
+    let with = pipeline::build(&opts(common::catalog())).unwrap();
+    let with = &with.inventory.recon;
+    let id_of: std::collections::HashMap<&str, &str> = with
+        .facilities
+        .iter()
+        .flat_map(|f| {
+            f.members
+                .iter()
+                .map(move |m| (m.as_str(), f.facility_id.as_str()))
+        })
+        .collect();
+    let mut gained = 0;
+    for f in &without.inventory.recon.facilities {
+        for m in &f.members {
+            assert_eq!(id_of[m.as_str()], f.facility_id, "{m}");
+        }
+        let grown = with
+            .facilities
+            .iter()
+            .find(|g| g.facility_id == f.facility_id)
+            .is_some_and(|g| g.members.len() > f.members.len());
+        gained += usize::from(grown);
+    }
+    assert!(gained >= 1, "no facility gained a PeeringDB member");
+}
+
+#[test]
+fn explain_prints_members_pairs_and_fields() {
+    let b = built();
+    let f = b
+        .report
+        .inventory
+        .recon
+        .facilities
+        .iter()
+        .find(|f| f.codes.contains(&"PAR7".to_string()))
+        .expect("the PAR7 facility");
+    let out = Command::new(env!("CARGO_BIN_EXE_dcinv"))
+        .args(["explain", &f.facility_id, "--inventory"])
+        .arg(b.out.join("inventory.gpkg"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("peeringdb-dx:ITXP7"), "{text}");
+    assert!(text.contains("same_site_code=6"), "{text}");
+    assert!(text.contains("fields (chosen value"), "{text}");
+    let missing = Command::new(env!("CARGO_BIN_EXE_dcinv"))
+        .args(["explain", "fr-000000000000", "--inventory"])
+        .arg(b.out.join("inventory.gpkg"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
 }

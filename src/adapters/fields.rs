@@ -143,8 +143,9 @@ pub fn to_mw(q: Quantity) -> Option<(f64, &'static str)> {
     }
 }
 
-/// Site codes in free text: tokens of 2-4 capital letters followed by 1-3 digits (`PA3`,
-/// `PAR8`, `MRS1`, `TH2`, `MAR02`), including the members of `PA2/PA3`, `PAR8-PAR11`.
+/// Site codes in free text: tokens of 2-4 capital letters followed by 1-3 digits and an
+/// optional capital letter (`PA3`, `PAR8`, `MRS1`, `TH2`, `MAR02`, `PA9X`), including the
+/// members of `PA2/PA3`, `PAR8-PAR11`, and `SBG-3` read as `SBG3`.
 pub fn site_codes(text: &str) -> Vec<String> {
     // `SBG-3` is the code `SBG3`: drop a dash between a capital letter and a digit.
     let chars: Vec<char> = text.chars().collect();
@@ -162,10 +163,13 @@ pub fn site_codes(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for token in joined.split(|c: char| !c.is_ascii_alphanumeric()) {
         let letters = token.chars().take_while(char::is_ascii_uppercase).count();
-        let digits = token.len() - letters;
+        let rest = &token[letters..];
+        let rest = rest
+            .strip_suffix(|c: char| c.is_ascii_uppercase())
+            .unwrap_or(rest);
         if (2..=4).contains(&letters)
-            && (1..=3).contains(&digits)
-            && token[letters..].chars().all(|c| c.is_ascii_digit())
+            && (1..=3).contains(&rest.len())
+            && rest.chars().all(|c| c.is_ascii_digit())
         {
             let code = token.to_string();
             if !out.contains(&code) {

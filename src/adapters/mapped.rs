@@ -68,6 +68,14 @@ pub fn issue(
     }
 }
 
+/// Words that sources write where they have no value.
+fn is_placeholder(v: &str) -> bool {
+    matches!(
+        v.trim().to_lowercase().as_str(),
+        "unknown" | "inconnu" | "n/a" | "na" | "none" | "null" | "-" | "?" | "nc" | "non renseigné"
+    )
+}
+
 pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
     let m = input.mapping();
     let props = entry.props;
@@ -130,6 +138,24 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
     let text = |k: &Option<String>| k.as_deref().and_then(|k| get_str(props, k));
     record.name = text(&m.name);
     record.operator = text(&m.operator);
+    for (field, value) in [
+        ("name", &mut record.name),
+        ("operator", &mut record.operator),
+    ] {
+        if value.as_deref().is_some_and(is_placeholder) {
+            issues.push(issue(
+                input,
+                issue_codes::PLACEHOLDER_VALUE,
+                IssueAction::ValueIgnored,
+                loc,
+                Some(&key),
+                format!(
+                    "{field} `{}` is a placeholder, not a value",
+                    value.take().unwrap_or_default()
+                ),
+            ));
+        }
+    }
     record.operator_wikidata = text(&m.operator_wikidata);
     record.website = text(&m.website);
     record.alt_names = m

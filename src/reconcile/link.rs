@@ -4,7 +4,7 @@
 //! evidence is categorical) → clusters (constrained union-find: a merge that would join two
 //! records that contradict each other is refused) → orphans attached to the nearest site.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::model::PointPrecision;
 
@@ -19,14 +19,18 @@ pub struct LinkRecord {
     pub precision: PointPrecision,
     /// INSEE commune code where the point is.
     pub commune: Option<String>,
-    /// Distinctive words of the name (see `normalize::name_key`); empty when unknown.
-    pub name_key: String,
+    /// Words of the name without generic words (see `normalize::name_words`).
+    pub name_words: Vec<String>,
+    /// Words of the operator's names and aliases, removed from names before comparing them.
+    pub operator_words: Vec<String>,
     /// Canonical operator id (registry) or normalised raw operator.
     pub operator: Option<String>,
     /// Normalised site codes.
     pub codes: Vec<String>,
     /// OSM element number (type may be unknown).
     pub osm_num: Option<u64>,
+    /// OSM element type when known: `n`, `w`, `r`.
+    pub osm_type: Option<char>,
     pub peeringdb_id: Option<i64>,
     /// `number street` key.
     pub address: Option<String>,
@@ -63,6 +67,9 @@ pub enum Outcome {
     Blocked,
     /// Above threshold, but the two records were already in one facility.
     Redundant,
+    /// One record says nothing but where it is: it joins a site only through
+    /// `attach_orphans` (the clearly nearest site), never through a pair.
+    Deferred,
 }
 
 impl Outcome {
@@ -72,6 +79,7 @@ impl Outcome {
             Outcome::Rejected => "rejected",
             Outcome::Blocked => "blocked",
             Outcome::Redundant => "redundant",
+            Outcome::Deferred => "deferred",
         }
     }
 }
@@ -87,8 +95,13 @@ pub struct LinkParams {
     pub radius_m: f64,
     /// Candidate radius when a point is approximate (city centre), metres.
     pub approximate_radius_m: f64,
-    /// Orphans (attachable records) join the nearest facility within this distance, metres.
+    /// Orphans (attachable records) with an address point join the clearly nearest site
+    /// within this distance, metres.
     pub attach_m: f64,
+    /// Same for orphans with a building point, metres.
+    pub attach_building_m: f64,
+    /// The nearest site must be this many times nearer than the next one.
+    pub attach_margin: f64,
 }
 
 impl Default for LinkParams {
@@ -98,7 +111,9 @@ impl Default for LinkParams {
             contradiction: -2.0,
             radius_m: 1000.0,
             approximate_radius_m: 5000.0,
-            attach_m: 250.0,
+            attach_m: 125.0,
+            attach_building_m: 50.0,
+            attach_margin: 1.25,
         }
     }
 }
@@ -296,18 +311,30 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
             0.0
         } else if r <= 4.0 {
             -1.0
-        } else {
+        } else if r <= 10.0 {
             -3.0
+        } else {
+            -6.0
         };
         parts.push(("distance", w));
     }
 
-    if !ra.name_key.is_empty() && !rb.name_key.is_empty() {
-        let sim = strsim::jaro_winkler(&ra.name_key, &rb.name_key);
-        let (na, nb) = (name_numbers(&ra.name_key), name_numbers(&rb.name_key));
+    // Names are compared without the words of either record's operator: "Interoute" and
+    // "Interoute Marseille" (operated by Interoute) do not disagree, and two buildings both
+    // named after their operator ("data4", "data4") do not agree either.
+    let (ka, kb) = (
+        name_key_without(&ra.name_words, &ra.operator_words, &rb.operator_words),
+        name_key_without(&rb.name_words, &ra.operator_words, &rb.operator_words),
+    );
+    if !ka.is_empty() && !kb.is_empty() {
+        let sim = strsim::jaro_winkler(&ka, &kb);
+        let (na, nb) = (name_numbers(&ka), name_numbers(&kb));
         if !na.is_empty() && !nb.is_empty() && na != nb {
             // "Marne Est 1" and "Marne Est 2": one digit apart, two buildings.
             parts.push(("different_number_in_name", -3.0));
+        } else if ka == kb && !na.is_empty() {
+            // Identical names with a number ("Colt Paris 3") are distinctive.
+            parts.push(("same_numbered_name", 4.0));
         } else if sim >= 0.93 {
             parts.push(("same_name", 3.0));
         } else if sim >= 0.8 {
@@ -330,7 +357,11 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
         }
     }
 
-    if ra.source == rb.source && distance_m.is_none_or(|d| d > 1.0) {
+    // An OSM node a few metres from an OSM way is the classic point-plus-outline double
+    // mapping of one site; otherwise a source rarely lists one site twice.
+    let node_on_outline = matches!((ra.osm_type, rb.osm_type), (Some(x), Some(y)) if x != y && (x == 'n' || y == 'n'))
+        && distance_m.is_some_and(|d| d <= 0.5 * tolerance_m(PointPrecision::Building));
+    if ra.source == rb.source && distance_m.is_none_or(|d| d > 1.0) && !node_on_outline {
         parts.push(("same_source", -2.0));
     }
 
@@ -344,6 +375,16 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
         hard,
         outcome: Outcome::Rejected,
     }
+}
+
+/// The name words not in either operator's words, joined with spaces.
+fn name_key_without(words: &[String], ops_a: &[String], ops_b: &[String]) -> String {
+    words
+        .iter()
+        .filter(|w| !ops_a.contains(w) && !ops_b.contains(w))
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The numbers in a name key (`marne est 2` → `["2"]`).
@@ -360,6 +401,7 @@ fn name_numbers(key: &str) -> Vec<&str> {
 struct PairKind {
     imprecise: bool,
     distance_only: bool,
+    anonymous_end: bool,
 }
 
 fn pair_kind(records: &[LinkRecord], p: &Pair) -> PairKind {
@@ -368,6 +410,7 @@ fn pair_kind(records: &[LinkRecord], p: &Pair) -> PairKind {
         imprecise: imprecise(&records[p.a as usize]) || imprecise(&records[p.b as usize]),
         distance_only: !matches!(p.hard, Some(Hard::MustLink(_)))
             && p.parts.iter().all(|(n, w)| *n == "distance" || *w <= 0.0),
+        anonymous_end: !identified(&records[p.a as usize]) || !identified(&records[p.b as usize]),
     }
 }
 
@@ -427,7 +470,9 @@ impl Clusters {
         }
         if let Some(k) = kind {
             let both = |v: &Vec<u32>| v[ra as usize] > 0 && v[rb as usize] > 0;
-            if (k.imprecise && both(&self.precise)) || (k.distance_only && both(&self.identified)) {
+            if (k.imprecise && both(&self.precise))
+                || (k.distance_only && k.anonymous_end && both(&self.identified))
+            {
                 return Outcome::Blocked;
             }
         }
@@ -464,8 +509,12 @@ pub fn cluster(
 ) -> Vec<u32> {
     let mut contradict: HashSet<(u32, u32)> = forbidden.clone();
     for p in pairs.iter() {
+        let same_source = records[p.a as usize].source == records[p.b as usize].source;
+        // A source rarely lists one site twice: two of its records share a facility only on
+        // direct evidence.
         if matches!(p.hard, Some(Hard::CannotLink(_)))
             || (p.hard.is_none() && p.total < params.contradiction)
+            || (same_source && p.hard.is_none() && p.total < params.threshold)
         {
             contradict.insert((p.a, p.b));
         }
@@ -486,11 +535,17 @@ pub fn cluster(
         let (x, y) = (&records[p.a as usize].key, &records[p.b as usize].key);
         if x <= y { (x, y) } else { (y, x) }
     };
+    // Best first: must-links, then score, then the closer pair, then keys.
     order.sort_by(|&x, &y| {
         let (p, q) = (&pairs[x], &pairs[y]);
         rank(p)
             .cmp(&rank(q))
             .then(q.total.total_cmp(&p.total))
+            .then(
+                p.distance_m
+                    .unwrap_or(f64::INFINITY)
+                    .total_cmp(&q.distance_m.unwrap_or(f64::INFINITY)),
+            )
             .then(key_pair(p).cmp(&key_pair(q)))
     });
     for i in order {
@@ -500,7 +555,11 @@ pub fn cluster(
             Some(Hard::CannotLink(_)) => false,
             None => p.total >= params.threshold,
         };
-        let outcome = if wanted {
+        let anonymous = records[p.a as usize].attachable || records[p.b as usize].attachable;
+        let distance_only = pair_kind(records, p).distance_only;
+        let outcome = if wanted && anonymous && distance_only {
+            Outcome::Deferred
+        } else if wanted {
             let kind = pair_kind(records, p);
             uf.try_union(p.a, p.b, Some(kind), &contradict)
         } else {
@@ -511,15 +570,26 @@ pub fn cluster(
     (0..n as u32).map(|i| uf.find(i)).collect()
 }
 
-/// Attaches attachable records that are still alone to the nearest other cluster within
-/// `params.attach_m`, when that cluster is clearly the nearest (the next one is at least
-/// 1.5 times as far). Returns (record, cluster root, distance) for each attachment.
+/// How an orphan joined a site.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Attachment {
+    /// The clearly nearest site, at this distance in metres.
+    Nearest(f64),
+    /// The only site of the same operator in the same commune (commune-level record).
+    CommuneOperator,
+}
+
+/// Attaches records that are still alone: (1) anonymous records (no name, operator or code)
+/// with a building or address point join the nearest other site within `attach_building_m` /
+/// `attach_m` when it is clearly the nearest (the next one is at least 1.5 times as far);
+/// (2) commune-level records join the only site of their operator in their commune. Records
+/// are taken in key order, so the result does not depend on input order.
 pub fn attach_orphans(
     records: &[LinkRecord],
     roots: &mut [u32],
     forbidden: &HashSet<(u32, u32)>,
     params: &LinkParams,
-) -> Vec<(u32, u32, f64)> {
+) -> Vec<(u32, u32, Attachment)> {
     let mut size: HashMap<u32, usize> = HashMap::new();
     for r in roots.iter() {
         *size.entry(*r).or_default() += 1;
@@ -527,30 +597,112 @@ pub fn attach_orphans(
     let mut grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
         if let Some(p) = r.point
-            && matches!(
-                r.precision,
-                PointPrecision::Building | PointPrecision::Address
-            )
+            && precise(r)
         {
             grid.entry(cell(p)).or_default().push(i);
         }
     }
-    let mut attached = Vec::new();
+    let mut order: Vec<usize> = (0..records.len()).collect();
+    order.sort_by(|a, b| records[*a].key.cmp(&records[*b].key));
+    let mut identified_root = vec![false; records.len()];
     for (i, r) in records.iter().enumerate() {
-        if !r.attachable || size.get(&roots[i]) != Some(&1) {
+        if identified(r) {
+            identified_root[roots[i] as usize] = true;
+        }
+    }
+    let mut attached = Vec::new();
+    let move_to = |i: usize,
+                   root: u32,
+                   how: Attachment,
+                   roots: &mut [u32],
+                   size: &mut HashMap<u32, usize>,
+                   attached: &mut Vec<(u32, u32, Attachment)>| {
+        if let Some(n) = size.get_mut(&roots[i]) {
+            *n -= 1;
+        }
+        *size.entry(root).or_default() += 1;
+        roots[i] = root;
+        attached.push((i as u32, root, how));
+    };
+    // (0) An anonymous building point joins the clearly nearest anonymous site of another
+    // source within `attach_building_m` (an unnamed way exported by two sources).
+    let mut anon_grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if r.attachable
+            && r.precision == PointPrecision::Building
+            && let Some(p) = r.point
+        {
+            anon_grid.entry(cell(p)).or_default().push(i);
+        }
+    }
+    for &i in &order {
+        let r = &records[i];
+        if !(r.attachable && r.precision == PointPrecision::Building)
+            || size.get(&roots[i]) != Some(&1)
+        {
             continue;
         }
         let Some(p) = r.point else { continue };
         let (cy, cx) = cell(p);
-        // Nearest distance to each other cluster.
+        let mut nearest: HashMap<u32, f64> = HashMap::new();
+        for dy in -1..=1 {
+            for dx in -1..=1 {
+                for &j in anon_grid.get(&(cy + dy, cx + dx)).into_iter().flatten() {
+                    if roots[j] == roots[i]
+                        || records[j].source == r.source
+                        || identified_root[roots[j] as usize]
+                    {
+                        continue;
+                    }
+                    let Some(q) = records[j].point else { continue };
+                    let e = nearest.entry(roots[j]).or_insert(f64::INFINITY);
+                    *e = e.min(haversine_m(p, q));
+                }
+            }
+        }
+        let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
+        by_distance.sort_by(|x, y| {
+            x.1.total_cmp(&y.1)
+                .then(records[x.0 as usize].key.cmp(&records[y.0 as usize].key))
+        });
+        if let Some(&(root, d)) = by_distance.first()
+            && d <= params.attach_building_m
+            && by_distance
+                .get(1)
+                .is_none_or(|(_, d2)| *d2 >= params.attach_margin * d)
+        {
+            move_to(
+                i,
+                root,
+                Attachment::Nearest(d),
+                roots,
+                &mut size,
+                &mut attached,
+            );
+        }
+    }
+    for &i in &order {
+        let r = &records[i];
+        if !r.attachable || size.get(&roots[i]) != Some(&1) {
+            continue;
+        }
+        let max_d = match r.precision {
+            PointPrecision::Building => params.attach_building_m,
+            PointPrecision::Address => params.attach_m,
+            _ => continue,
+        };
+        let Some(p) = r.point else { continue };
+        let (cy, cx) = cell(p);
         let mut nearest: HashMap<u32, f64> = HashMap::new();
         for dy in -1..=1 {
             for dx in -1..=1 {
                 for &j in grid.get(&(cy + dy, cx + dx)).into_iter().flatten() {
-                    if j == i || records[j].attachable && size.get(&roots[j]) == Some(&1) {
-                        continue;
-                    }
-                    if forbidden.contains(&((i as u32).min(j as u32), (i as u32).max(j as u32))) {
+                    // Only named sites are targets (and competitors): an orphan does not
+                    // make another orphan's site.
+                    if roots[j] == roots[i]
+                        || !identified_root[roots[j] as usize]
+                        || forbidden.contains(&((i as u32).min(j as u32), (i as u32).max(j as u32)))
+                    {
                         continue;
                     }
                     let Some(q) = records[j].point else { continue };
@@ -561,16 +713,54 @@ pub fn attach_orphans(
             }
         }
         let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
-        by_distance.sort_by(|x, y| x.1.total_cmp(&y.1).then(x.0.cmp(&y.0)));
+        by_distance.sort_by(|x, y| {
+            x.1.total_cmp(&y.1)
+                .then(records[x.0 as usize].key.cmp(&records[y.0 as usize].key))
+        });
         if let Some(&(root, d)) = by_distance.first()
-            && d <= params.attach_m
-            && by_distance.get(1).is_none_or(|(_, d2)| *d2 >= 1.5 * d)
+            && d <= max_d
+            && by_distance
+                .get(1)
+                .is_none_or(|(_, d2)| *d2 >= params.attach_margin * d)
         {
-            attached.push((i as u32, root, d));
+            move_to(
+                i,
+                root,
+                Attachment::Nearest(d),
+                roots,
+                &mut size,
+                &mut attached,
+            );
         }
     }
-    for &(i, root, _) in &attached {
-        roots[i as usize] = root;
+    for &i in &order {
+        let r = &records[i];
+        let (Some(op), Some(commune)) = (&r.operator, &r.commune) else {
+            continue;
+        };
+        if r.precision != PointPrecision::Commune || size.get(&roots[i]) != Some(&1) {
+            continue;
+        }
+        let sites: BTreeSet<u32> = records
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| {
+                precise(o) && o.operator.as_ref() == Some(op) && o.commune.as_ref() == Some(commune)
+            })
+            .map(|(j, _)| roots[j])
+            .collect();
+        if sites.len() == 1
+            && let Some(&root) = sites.first()
+        {
+            move_to(
+                i,
+                root,
+                Attachment::CommuneOperator,
+                roots,
+                &mut size,
+                &mut attached,
+            );
+        }
     }
     attached
 }
@@ -587,10 +777,12 @@ mod tests {
             point: Some((lon, lat)),
             precision: PointPrecision::Building,
             commune: Some("93066".into()),
-            name_key: String::new(),
+            name_words: Vec::new(),
+            operator_words: Vec::new(),
             operator: None,
             codes: Vec::new(),
             osm_num: None,
+            osm_type: None,
             peeringdb_id: None,
             address: None,
             attachable: false,
@@ -657,7 +849,7 @@ mod tests {
     fn orphans_attach_to_the_clearly_nearest_site() {
         let site = rec("site", 0, 2.0, 48.0);
         let far = rec("far", 0, 2.02, 48.0);
-        let mut enedis = rec("enedis", 1, 2.0025, 48.0); // ~186 m from the site
+        let mut enedis = rec("enedis", 1, 2.0012, 48.0); // ~90 m from the site
         enedis.precision = PointPrecision::Address;
         enedis.attachable = true;
         let records = [site, far, enedis];
@@ -683,8 +875,8 @@ mod tests {
             b.operator = Some(if same_op { "op" } else { "other" }.into());
             a.codes = vec![format!("PA{code}")];
             b.codes = vec!["PA1".into()];
-            a.name_key = name.clone();
-            b.name_key = "ab".into();
+            a.name_words = vec![name.clone()];
+            b.name_words = vec!["ab".into()];
             let recs = [a, b];
             let ab = score(&recs, 0, 1);
             let ba = score(&recs, 1, 0);

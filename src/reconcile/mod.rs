@@ -9,6 +9,8 @@
 //! had before (so a facility that gains or loses members keeps its id), and a new facility
 //! never takes an id in use.
 
+pub mod eval;
+pub mod explain;
 pub mod golden;
 pub mod link;
 pub mod normalize;
@@ -22,7 +24,7 @@ use crate::geo::stage::LocatedRecord;
 use crate::model::{LonLat, PointPrecision, Status};
 use golden::{Candidate, FieldChoice};
 use link::{Hard, LinkParams, LinkRecord, Outcome, Pair};
-use normalize::{OperatorRegistry, address_key, code_key, name_key, operator_key};
+use normalize::{OperatorRegistry, address_key, code_key, name_words, operator_key};
 use overrides::{OverrideReport, Overrides};
 
 /// One real site, made of one or more records.
@@ -159,9 +161,9 @@ pub fn link_records(records: &[LocatedRecord], registry: &OperatorRegistry) -> V
                 .name
                 .as_deref()
                 .or(r.alt_names.first().map(String::as_str));
-            let name_key = name
-                .map(|n| name_key(n, &operator_words))
-                .unwrap_or_default();
+            let name_words = name.map(name_words).unwrap_or_default();
+            operator_words.sort();
+            operator_words.dedup();
             let osm_num = r
                 .osm_ref
                 .as_deref()
@@ -184,10 +186,16 @@ pub fn link_records(records: &[LocatedRecord], registry: &OperatorRegistry) -> V
                 precision: r.point_precision,
                 commune,
                 attachable: r.name.is_none() && operator.is_none() && r.codes.is_empty(),
-                name_key,
+                name_words,
+                operator_words,
                 operator,
                 codes: r.codes.iter().map(|c| code_key(c)).collect(),
                 osm_num,
+                osm_type: r
+                    .osm_ref
+                    .as_deref()
+                    .and_then(|p| p.chars().next())
+                    .filter(|c| matches!(c, 'n' | 'w' | 'r')),
                 peeringdb_id: r.peeringdb_fac_id,
                 address: address_key(
                     r.address.housenumber.as_deref(),
@@ -264,8 +272,19 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
         .into_iter()
         .map(|(a, b)| link::score(&lrecs, a, b))
         .collect();
-    let mut roots = link::cluster(&lrecs, &mut pairs, &forced, &forbidden, &ctx.params);
+    let mut roots = link::cluster(&lrecs, &mut pairs, &[], &forbidden, &ctx.params);
     let attached = link::attach_orphans(&lrecs, &mut roots, &forbidden, &ctx.params);
+    // A curator merge joins the whole facilities that hold the records, last.
+    for &(a, b) in &forced {
+        let (ra, rb) = (roots[a as usize], roots[b as usize]);
+        if ra != rb {
+            for r in roots.iter_mut() {
+                if *r == rb {
+                    *r = ra;
+                }
+            }
+        }
+    }
 
     // Group members by root, in record-key order.
     let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
@@ -329,7 +348,9 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
         }
     }
     let forced_set: HashSet<u32> = forced.iter().flat_map(|(a, b)| [*a, *b]).collect();
-    let attached_set: HashSet<u32> = attached.iter().map(|(i, _, _)| *i).collect();
+    // Curator merges: the records named in the override.
+    let attached_set: HashMap<u32, link::Attachment> =
+        attached.iter().map(|(i, _, how)| (*i, *how)).collect();
     let mut sizes: HashMap<&str, usize> = HashMap::new();
     for fid in &record_facility {
         *sizes.entry(fid.as_str()).or_default() += 1;
@@ -345,8 +366,11 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
                 "singleton"
             } else if forced_set.contains(&i32_) {
                 "override_merge"
-            } else if attached_set.contains(&i32_) {
-                "attached_nearest"
+            } else if let Some(how) = attached_set.get(&i32_) {
+                match how {
+                    link::Attachment::Nearest(_) => "attached_nearest",
+                    link::Attachment::CommuneOperator => "attached_commune_operator",
+                }
             } else {
                 "matched"
             };
@@ -666,17 +690,16 @@ fn assign_campuses(facilities: &mut [Facility]) {
         }
     }
     let mut smallest: HashMap<usize, String> = HashMap::new();
-    for i in 0..n {
+    for (i, f) in facilities.iter().enumerate() {
         let r = find(&mut parent, i);
-        let id = &facilities[i].facility_id;
-        let e = smallest.entry(r).or_insert_with(|| id.clone());
-        if id < e {
-            *e = id.clone();
+        let e = smallest.entry(r).or_insert_with(|| f.facility_id.clone());
+        if f.facility_id < *e {
+            e.clone_from(&f.facility_id);
         }
     }
-    for i in 0..n {
+    for (i, f) in facilities.iter_mut().enumerate() {
         let r = find(&mut parent, i);
-        facilities[i].campus_id = format!("cp-{}", smallest[&r].trim_start_matches("fr-"));
+        f.campus_id = format!("cp-{}", smallest[&r].trim_start_matches("fr-"));
     }
 }
 

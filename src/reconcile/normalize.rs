@@ -149,14 +149,13 @@ const GENERIC: &[&str] = &[
     "inc",
 ];
 
-/// A name reduced to its distinctive words (lowercase ASCII, generic words and the
-/// operator's own words removed), for similarity.
-pub fn name_key(name: &str, operator_words: &[String]) -> String {
+/// The words of a name (lowercase ASCII) without generic words, for similarity.
+pub fn name_words(name: &str) -> Vec<String> {
     slug(name)
         .split('-')
-        .filter(|w| !w.is_empty() && !GENERIC.contains(w) && !operator_words.iter().any(|o| o == w))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .filter(|w| !w.is_empty() && !GENERIC.contains(w))
+        .map(str::to_string)
+        .collect()
 }
 
 /// `MAR02` → `MAR2`, `PA-3` → `PA3`, `dc sud` → `DCSUD`.
@@ -279,11 +278,8 @@ mod tests {
     #[test]
     fn names_codes_and_addresses() {
         assert_eq!(
-            name_key(
-                "Datacenter Bouygues Télécom Nanterre",
-                &["bouygues".into(), "telecom".into()]
-            ),
-            "nanterre"
+            name_words("Datacenter Bouygues Télécom Nanterre"),
+            ["bouygues", "telecom", "nanterre"]
         );
         assert_eq!(code_key("MAR02"), "MAR2");
         assert_eq!(code_key("PA-3"), "PA3");

@@ -11,7 +11,7 @@ use crate::error::CatalogError;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Overrides {
-    /// These records are one facility.
+    /// The facilities that hold these records are one facility (applied after matching).
     #[serde(default)]
     pub merge: Vec<RecordsOverride>,
     /// These records are different facilities (pairwise).
