@@ -6,7 +6,7 @@ OUT ?= output
 MIRROR ?=
 DCINV = target/release/dcinv
 
-.PHONY: inventory test lint fmt build sources clean
+.PHONY: inventory test lint fmt build sources clean eval bench
 
 build:
 	$(CARGO) build --release --locked
@@ -21,6 +21,14 @@ ifeq ($(strip $(MIRROR)),)
 else
 	$(DCINV) build --mirror $(MIRROR) --out $(OUT)
 endif
+
+# Pairwise precision / recall of the last build against the hand-labelled set.
+eval: build
+	$(DCINV) eval-links tests/labels/links_93_13_91.csv --inventory $(OUT)/inventory.gpkg
+
+# Side-by-side benchmarks against peer tools (installs them in bench/.venv).
+bench: build
+	bench/run.sh
 
 sources: build
 	$(DCINV) sources

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use dcinv::reconcile::{eval, explain};
+use dcinv::reconcile::{batch, eval, explain};
 use dcinv::{adapters, catalog, pipeline, summary};
 
 #[derive(Parser)]
@@ -56,6 +56,14 @@ enum Command {
         labels: PathBuf,
         #[arg(long, default_value = "output/inventory.gpkg")]
         inventory: PathBuf,
+    },
+    /// Link a flat CSV of records (record_key, source, lon, lat, precision, name, operator,
+    /// codes, osm_id, peeringdb_id, address, commune) with the build's matcher; writes
+    /// record_key,cluster_id.
+    LinkCsv {
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -122,6 +130,21 @@ pub fn run() -> anyhow::Result<ExitCode> {
             let links = explain::read_links(&inventory)?;
             let labels = eval::read_labels(&labels)?;
             println!("{}", eval::evaluate(&labels, &links));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::LinkCsv { input, out } => {
+            let s = batch::link_csv(&input, &out)?;
+            eprintln!(
+                "linked {} records: {} candidate pairs, {} clusters; read {:.2}s block {:.2}s score {:.2}s cluster {:.2}s write {:.2}s",
+                s.records,
+                s.candidate_pairs,
+                s.clusters,
+                s.read_s,
+                s.block_s,
+                s.score_s,
+                s.cluster_s,
+                s.write_s
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Build {

@@ -256,3 +256,38 @@ fn live_build_downloads_into_the_snapshot_cache() {
         .unwrap();
     assert!(origin.starts_with("http://127.0.0.1"), "{origin}");
 }
+
+#[test]
+fn link_csv_links_a_flat_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("records.csv");
+    // Synthetic rows in the link-csv format: two copies of one site, one site nearby with
+    // another code of the same operator, and an address point next to the first.
+    std::fs::write(
+        &input,
+        "record_key,source,lon,lat,precision,name,operator,codes,osm_id,peeringdb_id,address,commune,true_cluster\n\
+         a,osm,2.3589,48.9356,building,Equinix PA2,Equinix,PA2,11,,,93066,1\n\
+         b,community,2.35895,48.93562,building,Equinix PA2,,PA2,11,,,93066,1\n\
+         c,osm,2.3620,48.9370,building,Equinix PA3,Equinix,PA3,12,,,93066,2\n\
+         d,enedis,2.3592,48.9357,address,,,,,,10 rue x,93066,1\n",
+    )
+    .unwrap();
+    let out = dir.path().join("links.csv");
+    let o = Command::new(env!("CARGO_BIN_EXE_dcinv"))
+        .arg("link-csv")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let cluster: std::collections::HashMap<&str, &str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(','))
+        .collect();
+    assert_eq!(cluster["a"], cluster["b"]);
+    assert_eq!(cluster["a"], cluster["d"]);
+    assert_ne!(cluster["a"], cluster["c"]);
+}

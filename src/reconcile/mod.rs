@@ -9,6 +9,7 @@
 //! had before (so a facility that gains or loses members keeps its id), and a new facility
 //! never takes an id in use.
 
+pub mod batch;
 pub mod eval;
 pub mod explain;
 pub mod golden;
