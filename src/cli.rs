@@ -57,6 +57,8 @@ enum Command {
         #[arg(long, default_value = "output/inventory.gpkg")]
         inventory: PathBuf,
     },
+    /// Facilities added, removed, moved (> 100 m) and changed between two inventories.
+    Diff { old: PathBuf, new: PathBuf },
     /// Link a flat CSV of records (record_key, source, lon, lat, precision, name, operator,
     /// codes, osm_id, peeringdb_id, address, commune) with the build's matcher; writes
     /// record_key,cluster_id.
@@ -130,6 +132,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
             let links = explain::read_links(&inventory)?;
             let labels = eval::read_labels(&labels)?;
             println!("{}", eval::evaluate(&labels, &links));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff { old, new } => {
+            let changes = dcinv::changes::diff(&old, &new)?;
+            println!("{}", serde_json::to_string_pretty(&changes)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::LinkCsv { input, out } => {

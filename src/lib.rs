@@ -4,6 +4,7 @@
 
 pub mod adapters;
 pub mod catalog;
+pub mod changes;
 pub mod error;
 pub mod export;
 pub mod fetch;

@@ -94,6 +94,7 @@ impl BuildReport {
 
 pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started_at = crate::fetch::now_rfc3339();
+    let _lock = lock_output(&opts.out_dir)?;
     let specs = catalog::load_dir(&opts.catalog_dir)?;
     let registry = OperatorRegistry::load(&opts.catalog_dir.join("operators.toml"))?;
     let overrides = Overrides::load(&opts.catalog_dir.join("overrides.toml"))?;
@@ -262,13 +263,142 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     inventory.finished_at = crate::fetch::now_rfc3339();
     inventory.run_id = run_id(&inventory);
 
-    // Store and export.
+    // Store and export into a staging folder, then swap into place keeping the previous
+    // build, then record what changed.
     let bar = progress(opts.quiet, 0, "write outputs");
-    let mut outputs = Vec::new();
-    outputs.push(store::write_inventory(&opts.out_dir, &inventory)?);
-    outputs.extend(export::write_all(&opts.out_dir, &inventory)?);
+    let staging = opts.out_dir.join(STAGING_DIR);
+    let _ = std::fs::remove_dir_all(&staging);
+    let staged = (|| -> Result<Vec<PathBuf>, BuildError> {
+        let mut files = vec![store::write_inventory(&staging, &inventory)?];
+        files.extend(export::write_all(&staging, &inventory)?);
+        Ok(files)
+    })();
+    let staged = match staged {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(e);
+        }
+    };
+    let mut outputs = swap_in(&opts.out_dir, &staged)?;
+    outputs.push(write_changes(&opts.out_dir)?);
     bar.finish_and_clear();
     Ok(BuildReport { inventory, outputs })
+}
+
+/// Staging folder inside the output folder (same file system, so renames are atomic).
+pub const STAGING_DIR: &str = ".staging";
+/// Where the previous build's files are kept.
+pub const PREVIOUS_DIR: &str = "previous";
+/// Changes since the previous build.
+pub const CHANGES_NAME: &str = "changes.json";
+
+/// Takes an exclusive lock on `<out>/.dcinv.lock` for the whole build: a second build on the
+/// same folder fails at once instead of interleaving writes. The OS releases it on exit.
+fn lock_output(out: &std::path::Path) -> Result<std::fs::File, BuildError> {
+    let err = |message: String| BuildError::Output {
+        path: out.to_path_buf(),
+        message,
+    };
+    std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
+    let path = out.join(".dcinv.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| err(format!("{}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(err(
+            "another dcinv build holds the lock on this output folder".into(),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(err(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Moves the current outputs to `<out>/previous/` and the staged ones into `<out>/`. Each
+/// rename is atomic; a reader sees either the old or the new file, never a partial one.
+fn swap_in(out: &std::path::Path, staged: &[PathBuf]) -> Result<Vec<PathBuf>, BuildError> {
+    let err = |path: &std::path::Path, e: std::io::Error| BuildError::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let previous = out.join(PREVIOUS_DIR);
+    let current: Vec<PathBuf> = staged
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| out.join(n))
+        .chain(std::iter::once(out.join(CHANGES_NAME)))
+        .filter(|p| p.exists())
+        .collect();
+    if !current.is_empty() {
+        let _ = std::fs::remove_dir_all(&previous);
+        std::fs::create_dir_all(&previous).map_err(|e| err(&previous, e))?;
+        for p in &current {
+            if let Some(name) = p.file_name() {
+                std::fs::rename(p, previous.join(name)).map_err(|e| err(p, e))?;
+            }
+        }
+    }
+    let mut outputs = Vec::new();
+    for p in staged {
+        if let Some(name) = p.file_name() {
+            let target = out.join(name);
+            std::fs::rename(p, &target).map_err(|e| err(p, e))?;
+            outputs.push(target);
+        }
+    }
+    let _ = std::fs::remove_dir_all(out.join(STAGING_DIR));
+    Ok(outputs)
+}
+
+/// Writes `<out>/changes.json` against `<out>/previous/inventory.gpkg` (everything is
+/// "added" on a first build).
+fn write_changes(out: &std::path::Path) -> Result<PathBuf, BuildError> {
+    let new = out.join(store::GPKG_NAME);
+    let old = out.join(PREVIOUS_DIR).join(store::GPKG_NAME);
+    let changes = if old.is_file() {
+        crate::changes::diff(&old, &new)?
+    } else {
+        let empty = crate::changes::Changes::default();
+        let mut c = crate::changes::diff(&new, &new)?;
+        c.added = read_all_refs(&new);
+        c.previous_run = empty.previous_run;
+        c
+    };
+    let path = out.join(CHANGES_NAME);
+    let bytes =
+        serde_json::to_vec_pretty(&changes).map_err(|e| crate::error::StoreError::Serialise {
+            what: CHANGES_NAME.into(),
+            message: e.to_string(),
+        })?;
+    crate::fetch::write_atomic(&path, &bytes).map_err(|e| BuildError::Output {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(path)
+}
+
+fn read_all_refs(gpkg: &std::path::Path) -> Vec<crate::changes::FacilityRef> {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(gpkg, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return Vec::new();
+    };
+    let Ok(mut stmt) =
+        conn.prepare("SELECT facility_id, name FROM facilities ORDER BY facility_id")
+    else {
+        return Vec::new();
+    };
+    stmt.query_map([], |r| {
+        Ok(crate::changes::FacilityRef {
+            facility_id: r.get(0)?,
+            name: r.get(1)?,
+        })
+    })
+    .map(|rows| rows.filter_map(Result::ok).collect())
+    .unwrap_or_default()
 }
 
 /// Drops later copies of a record key within a source.

@@ -291,3 +291,81 @@ fn link_csv_links_a_flat_file() {
     assert_eq!(cluster["a"], cluster["d"]);
     assert_ne!(cluster["a"], cluster["c"]);
 }
+
+#[test]
+fn rebuilds_keep_the_previous_build_and_report_exactly_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = dir.path().join("mirror");
+    common::copy_mirror(&mirror);
+    let out = dir.path().join("out");
+    let first = dcinv(&["build", "-q"], &common::catalog(), Some(&mirror), &out);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // A second build of the same inputs changes nothing.
+    let second = dcinv(&["build", "-q"], &common::catalog(), Some(&mirror), &out);
+    assert_eq!(second.status.code(), Some(0));
+    let changes: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("changes.json")).unwrap()).unwrap();
+    for k in ["added", "removed", "moved", "changed"] {
+        assert_eq!(changes[k].as_array().unwrap().len(), 0, "{k}: {changes}");
+    }
+    assert!(out.join("previous/inventory.gpkg").is_file());
+    // Edit the name of one singleton OSM facility whose name comes from that record.
+    let conn = rusqlite::Connection::open(out.join("inventory.gpkg")).unwrap();
+    let (facility, key): (String, String) = conn
+        .query_row(
+            "SELECT f.facility_id, x.record_key FROM facilities f \
+             JOIN facility_fields x ON x.facility_id = f.facility_id AND x.field = 'name' \
+             WHERE f.member_count = 1 AND x.record_key LIKE 'osm-datacenters:%' \
+             ORDER BY f.facility_id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    drop(conn);
+    let (kind, id) = key
+        .trim_start_matches("osm-datacenters:")
+        .split_once('/')
+        .unwrap();
+    let path = mirror.join("osm-datacenters/datacenters_osm_FR.geojson");
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let feature = doc["features"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|f| {
+            f["properties"]["osm_type"] == kind && f["properties"]["osm_id"].to_string() == id
+        })
+        .unwrap();
+    feature["properties"]["name"] = serde_json::json!("Zzyzx Edited Name");
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let third = dcinv(&["build", "-q"], &common::catalog(), Some(&mirror), &out);
+    assert_eq!(third.status.code(), Some(0));
+    let changes: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("changes.json")).unwrap()).unwrap();
+    for k in ["added", "removed", "moved"] {
+        assert_eq!(changes[k].as_array().unwrap().len(), 0, "{k}: {changes}");
+    }
+    let changed = changes["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "{changes}");
+    assert_eq!(changed[0]["facility_id"], facility.as_str());
+    assert_eq!(changed[0]["field"], "name");
+    assert_eq!(changed[0]["after"], "Zzyzx Edited Name");
+    assert_eq!(changed[0]["source_record"], key.as_str());
+    // `dcinv diff` says the same.
+    let diff = Command::new(env!("CARGO_BIN_EXE_dcinv"))
+        .arg("diff")
+        .arg(out.join("previous/inventory.gpkg"))
+        .arg(out.join("inventory.gpkg"))
+        .output()
+        .unwrap();
+    let printed: serde_json::Value = serde_json::from_slice(&diff.stdout).unwrap();
+    assert_eq!(printed["changed"], changes["changed"]);
+    no_temp_files(&out);
+    assert!(!out.join(".staging").exists());
+}
