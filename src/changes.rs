@@ -74,9 +74,12 @@ impl Changes {
     }
 }
 
+/// A facility's point and compared field values.
+type FacilityState = (Option<(f64, f64)>, BTreeMap<String, Option<String>>);
+
 struct Snapshot {
     run: Option<String>,
-    facilities: BTreeMap<String, (Option<(f64, f64)>, BTreeMap<String, Option<String>>)>,
+    facilities: BTreeMap<String, FacilityState>,
     provenance: BTreeMap<(String, String), String>,
 }
 

@@ -339,7 +339,8 @@ fn rebuilds_keep_the_previous_build_and_report_exactly_what_changed() {
         .unwrap()
         .iter_mut()
         .find(|f| {
-            f["properties"]["osm_type"] == kind && f["properties"]["osm_id"].to_string() == id
+            f["properties"]["osm_type"] == kind
+                && f["properties"]["osm_id"].as_u64() == id.parse::<u64>().ok()
         })
         .unwrap();
     feature["properties"]["name"] = serde_json::json!("Zzyzx Edited Name");
