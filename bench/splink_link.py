@@ -111,6 +111,8 @@ def main(argv):
     con = duckdb.connect()
     tmp = os.path.join(os.path.dirname(os.path.abspath(out)), ".duckdb_tmp")
     con.execute(f"SET temp_directory = '{tmp}'")
+    # Spill to disk rather than fail: well under the machine's 24 GiB (and run.sh's cap).
+    con.execute(f"SET memory_limit = '{os.environ.get('SPLINK_DUCKDB_MEMORY', '14GB')}'")
     cols["codes"] = [";".join(c) if c else None for c in cols["codes"]]
     frame = pd.DataFrame({
         **{k: pd.array(v, dtype="string") for k, v in cols.items()

@@ -40,6 +40,10 @@ enum Command {
         /// No progress bars and no summary (errors are still printed).
         #[arg(long, short)]
         quiet: bool,
+        /// Grid mix for operational CO2e: fr, eu, de, ie, gb, it, se, us
+        /// (`grid_intensity_<x>` in sources/parameters.toml).
+        #[arg(long, default_value = "fr")]
+        grid: String,
     },
     /// List the sources of the catalog with their adapter, licence and files.
     Sources,
@@ -56,6 +60,19 @@ enum Command {
         labels: PathBuf,
         #[arg(long, default_value = "output/inventory.gpkg")]
         inventory: PathBuf,
+    },
+    /// Project installed IT capacity and energy by year and région from the facilities'
+    /// status (writes trajectory.csv and trajectory.json).
+    Trajectory {
+        #[arg(long, default_value_t = 2025)]
+        from: i32,
+        #[arg(long, default_value_t = 2035)]
+        to: i32,
+        #[arg(long, default_value = "output/inventory.gpkg")]
+        inventory: PathBuf,
+        /// Folder for trajectory.csv / trajectory.json.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
     },
     /// Facilities added, removed, moved (> 100 m) and changed between two inventories.
     Diff { old: PathBuf, new: PathBuf },
@@ -134,6 +151,55 @@ pub fn run() -> anyhow::Result<ExitCode> {
             println!("{}", eval::evaluate(&labels, &links));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Trajectory {
+            from,
+            to,
+            inventory,
+            out,
+        } => {
+            anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+            let params =
+                dcinv::estimate::params::Parameters::load(&cli.catalog.join("parameters.toml"))?;
+            let inputs = dcinv::estimate::trajectory::read_inputs(&inventory)?;
+            let rows = dcinv::estimate::trajectory::project(&inputs, &params, from, to);
+            std::fs::create_dir_all(&out)?;
+            let csv = dcinv::export::stats::to_csv(&rows, "trajectory.csv")?;
+            dcinv::fetch::write_atomic(&out.join("trajectory.csv"), &csv)?;
+            let json = serde_json::to_vec_pretty(&serde_json::json!({
+                "from": from,
+                "to": to,
+                "inventory": inventory.display().to_string(),
+                "method": "see src/estimate/trajectory.rs: operating facilities from the base year; projects enter after their delivery delay with their build probability; load ramps by typology",
+                "parameters": params.used(),
+                "rows": rows,
+            }))?;
+            dcinv::fetch::write_atomic(&out.join("trajectory.json"), &json)?;
+            println!(
+                "{:>6} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
+                "year", "it_mw_low", "it_mw", "it_mw_high", "gwh_low", "gwh", "gwh_high"
+            );
+            for r in rows
+                .iter()
+                .filter(|r| r.region_code == dcinv::estimate::trajectory::NATIONAL_CODE)
+            {
+                println!(
+                    "{:>6} {:>12.1} {:>12.1} {:>12.1} {:>12.1} {:>12.1} {:>12.1}",
+                    r.year,
+                    r.it_mw_low,
+                    r.it_mw_central,
+                    r.it_mw_high,
+                    r.energy_gwh_low,
+                    r.energy_gwh_central,
+                    r.energy_gwh_high
+                );
+            }
+            println!(
+                "wrote {} and {}",
+                out.join("trajectory.csv").display(),
+                out.join("trajectory.json").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Diff { old, new } => {
             let changes = dcinv::changes::diff(&old, &new)?;
             println!("{}", serde_json::to_string_pretty(&changes)?);
@@ -159,8 +225,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
             out,
             cache,
             quiet,
+            grid,
         } => {
             let opts = pipeline::BuildOptions {
+                grid,
                 catalog_dir: cli.catalog,
                 cache_dir: cache.unwrap_or_else(|| out.join("cache")),
                 mirror,

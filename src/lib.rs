@@ -1,11 +1,13 @@
 //! dcinv: builds the reference inventory of data centres in France from public data.
 //! Flow (one way, a plain data type between stages): catalog → fetch → adapters → locate →
 //! reconcile → store / export. See ARCHITECTURE.md for the file behind each stage.
+#![recursion_limit = "256"] // the json! literal of a facility feature is large
 
 pub mod adapters;
 pub mod catalog;
 pub mod changes;
 pub mod error;
+pub mod estimate;
 pub mod export;
 pub mod fetch;
 pub mod geo;

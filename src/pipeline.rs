@@ -33,6 +33,8 @@ pub struct BuildOptions {
     /// Snapshot cache for live downloads.
     pub cache_dir: PathBuf,
     pub quiet: bool,
+    /// Grid mix for operational CO2e (`fr`, `eu`, `de`, ...).
+    pub grid: String,
 }
 
 /// One file of one source, as fetched and parsed.
@@ -71,6 +73,8 @@ pub struct Inventory {
     pub records: Vec<LocatedRecord>,
     /// Facilities, links, pair scores and override reports.
     pub recon: Reconciliation,
+    /// Typology, IT power, energy, carbon and water of each facility (same order).
+    pub estimates: crate::estimate::Estimates,
     pub issues: Vec<DataIssue>,
     pub published_counts: Vec<PublishedCount>,
 }
@@ -98,6 +102,15 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let specs = catalog::load_dir(&opts.catalog_dir)?;
     let registry = OperatorRegistry::load(&opts.catalog_dir.join("operators.toml"))?;
     let overrides = Overrides::load(&opts.catalog_dir.join("overrides.toml"))?;
+    let parameters =
+        crate::estimate::params::Parameters::load(&opts.catalog_dir.join("parameters.toml"))?;
+    let grid_id = format!("grid_intensity_{}", opts.grid);
+    if !parameters.by_id.contains_key(&grid_id) {
+        return Err(BuildError::Output {
+            path: opts.catalog_dir.join("parameters.toml"),
+            message: format!("no parameter `{grid_id}` for --grid {}", opts.grid),
+        });
+    }
     let fetcher: Box<dyn Fetcher> = match &opts.mirror {
         Some(root) => Box::new(MirrorFetcher { root: root.clone() }),
         None => Box::new(
@@ -208,7 +221,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         .iter()
         .map(|s| (s.id.clone(), s.id_rank.unwrap_or(100)))
         .collect();
-    let recon = reconcile::reconcile(
+    let mut recon = reconcile::reconcile(
         &located,
         &ReconcileContext {
             registry: &registry,
@@ -219,6 +232,25 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             params: reconcile::link::LinkParams::default(),
         },
     );
+    bar.finish_and_clear();
+
+    // Estimate.
+    let bar = progress(opts.quiet, 0, "estimate");
+    let estimates = crate::estimate::estimate(
+        &located,
+        &recon.record_facility,
+        &recon.facilities,
+        &tiers,
+        &parameters,
+        &crate::estimate::EstimateOptions {
+            grid: opts.grid.clone(),
+            use_measured_energy: true,
+            holdout_fold: None,
+        },
+    );
+    for (f, e) in recon.facilities.iter_mut().zip(&estimates.facilities) {
+        f.typology = e.typology.typology.to_string();
+    }
     bar.finish_and_clear();
 
     // Per-source accounting.
@@ -257,6 +289,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         source_runs,
         records: located,
         recon,
+        estimates,
         issues,
         published_counts,
     };

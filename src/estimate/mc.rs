@@ -86,7 +86,9 @@ pub type Samples = Vec<f64>;
 pub fn draws_for(id: &str, range: &Range) -> Samples {
     let mut seed = 0xDC1E_u64;
     for b in id.bytes() {
-        seed = seed.wrapping_mul(0x100_0000_01B3).wrapping_add(u64::from(b));
+        seed = seed
+            .wrapping_mul(0x100_0000_01B3)
+            .wrapping_add(u64::from(b));
     }
     let mut rng = Rng::new(seed);
     (0..DRAWS).map(|_| range.at(rng.normal())).collect()
@@ -131,7 +133,10 @@ mod tests {
         assert!((p.central - 1.5).abs() < 0.03, "{p:?}");
         assert!((p.high - 2.0).abs() < 0.05, "{p:?}");
         assert_eq!(draws_for("pue", &r), draws_for("pue", &r));
-        assert_eq!(percentiles(&draws_for("x", &Range::exact(3.0))), Range::exact(3.0));
+        assert_eq!(
+            percentiles(&draws_for("x", &Range::exact(3.0))),
+            Range::exact(3.0)
+        );
     }
 
     #[test]

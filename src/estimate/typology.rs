@@ -40,7 +40,13 @@ pub fn classify(input: &TypologyInput<'_>) -> Typology {
     let ai_hpc = has_word(
         &words,
         &[
-            "ia", "ai", "gpu", "hpc", "supercalculateur", "supercomputer", "calcul-intensif",
+            "ia",
+            "ai",
+            "gpu",
+            "hpc",
+            "supercalculateur",
+            "supercomputer",
+            "calcul-intensif",
             "exascale",
         ],
     )
@@ -70,10 +76,18 @@ pub fn classify(input: &TypologyInput<'_>) -> Typology {
     }
     if let Some(mw) = input.disclosed_it_mw {
         if mw >= input.hyperscale_min_mw {
-            return t("hyperscale", format!("disclosed_it_mw>={}", input.hyperscale_min_mw), 0.9);
+            return t(
+                "hyperscale",
+                format!("disclosed_it_mw>={}", input.hyperscale_min_mw),
+                0.9,
+            );
         }
         if mw < input.edge_max_mw {
-            return t("edge", format!("disclosed_it_mw<{}", input.edge_max_mw), 0.8);
+            return t(
+                "edge",
+                format!("disclosed_it_mw<{}", input.edge_max_mw),
+                0.8,
+            );
         }
     }
     match input.operator_kind {
@@ -84,27 +98,63 @@ pub fn classify(input: &TypologyInput<'_>) -> Typology {
         Some("public") => return t("enterprise", "operator_registry:public".into(), 0.8),
         _ => {}
     }
-    if let Some(w) = has_word(&words, &["edge", "conteneur", "container", "modulaire", "micro"]) {
+    if let Some(w) = has_word(
+        &words,
+        &["edge", "conteneur", "container", "modulaire", "micro"],
+    ) {
         return t("edge", format!("name_keyword:{w}"), 0.6);
     }
     if let Some(w) = has_word(
         &words,
-        &["colocation", "hebergement", "hebergeur", "hosting", "housing", "cloud"],
+        &[
+            "colocation",
+            "hebergement",
+            "hebergeur",
+            "hosting",
+            "housing",
+            "cloud",
+        ],
     ) {
         return t("colocation", format!("name_keyword:{w}"), 0.6);
     }
     if let Some(w) = has_word(
         &words,
-        &["telecom", "telecoms", "nra", "pop", "noeud", "ix", "fibre", "salle-technique"],
+        &[
+            "telecom",
+            "telecoms",
+            "nra",
+            "pop",
+            "noeud",
+            "ix",
+            "fibre",
+            "salle-technique",
+        ],
     ) {
         return t("telecom", format!("name_keyword:{w}"), 0.6);
     }
     if let Some(w) = has_word(
         &words,
         &[
-            "universite", "university", "centre-de-calcul", "centre-de-calculs", "hopital",
-            "chu", "mairie", "ministere", "banque", "bank", "assurance", "cnrs", "inria", "cnes",
-            "region", "departement", "prefecture", "sncf", "ratp", "poste",
+            "universite",
+            "university",
+            "centre-de-calcul",
+            "centre-de-calculs",
+            "hopital",
+            "chu",
+            "mairie",
+            "ministere",
+            "banque",
+            "bank",
+            "assurance",
+            "cnrs",
+            "inria",
+            "cnes",
+            "region",
+            "departement",
+            "prefecture",
+            "sncf",
+            "ratp",
+            "poste",
         ],
     ) {
         return t("enterprise", format!("name_keyword:{w}"), 0.6);
@@ -139,14 +189,37 @@ mod tests {
 
     #[test]
     fn rules_in_order() {
-        assert_eq!(classify(&input(Some("colocation"), vec!["Equinix PA3"], None)).typology, "colocation");
-        assert_eq!(classify(&input(Some("colocation"), vec!["PAR8"], Some(85.0))).typology, "hyperscale");
-        assert_eq!(classify(&input(None, vec!["Salle Technique France Télévisions"], None)).typology, "telecom");
-        assert_eq!(classify(&input(None, vec!["Centre de Calculs LyonTech"], None)).typology, "enterprise");
-        assert_eq!(classify(&input(None, vec!["NAF 63"], None)).rule, "naf:63_data_processing_hosting");
+        assert_eq!(
+            classify(&input(Some("colocation"), vec!["Equinix PA3"], None)).typology,
+            "colocation"
+        );
+        assert_eq!(
+            classify(&input(Some("colocation"), vec!["PAR8"], Some(85.0))).typology,
+            "hyperscale"
+        );
+        assert_eq!(
+            classify(&input(
+                None,
+                vec!["Salle Technique France Télévisions"],
+                None
+            ))
+            .typology,
+            "telecom"
+        );
+        assert_eq!(
+            classify(&input(None, vec!["Centre de Calculs LyonTech"], None)).typology,
+            "enterprise"
+        );
+        assert_eq!(
+            classify(&input(None, vec!["NAF 63"], None)).rule,
+            "naf:63_data_processing_hosting"
+        );
         let x = classify(&input(None, vec!["Central téléphonique Lyon"], None));
         assert!(x.excluded);
         assert!(classify(&input(None, vec!["Supercalculateur Jean Zay"], None)).ai_hpc);
-        assert_eq!(classify(&input(None, vec!["Datacenter Martha"], None)).typology, "unknown");
+        assert_eq!(
+            classify(&input(None, vec!["Datacenter Martha"], None)).typology,
+            "unknown"
+        );
     }
 }

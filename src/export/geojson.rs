@@ -18,8 +18,10 @@ pub fn to_bytes(inv: &Inventory) -> Result<Vec<u8>, StoreError> {
         .recon
         .facilities
         .iter()
-        .map(|f| {
+        .zip(&inv.estimates.facilities)
+        .map(|(f, e)| {
             let l = &f.location;
+            let r4 = |x: f64| (x * 1e4).round() / 1e4;
             let geometry = f.point.map_or(
                 Value::Null,
                 |p| json!({"type": "Point", "coordinates": [round7(p.lon), round7(p.lat)]}),
@@ -46,6 +48,25 @@ pub fn to_bytes(inv: &Inventory) -> Result<Vec<u8>, StoreError> {
                     "address": f.address,
                     "campus_id": f.campus_id,
                     "confidence": f.confidence,
+                    "typology_rule": e.typology.rule,
+                    "ai_hpc": e.typology.ai_hpc,
+                    "it_mw_low": r4(e.it_mw.low),
+                    "it_mw_central": r4(e.it_mw.central),
+                    "it_mw_high": r4(e.it_mw.high),
+                    "it_mw_method": e.evidence.method.as_str(),
+                    "energy_gwh_low": r4(e.energy_gwh.low),
+                    "energy_gwh_central": r4(e.energy_gwh.central),
+                    "energy_gwh_high": r4(e.energy_gwh.high),
+                    "energy_gwh_observed": e.energy_gwh_observed.map(|(_, g)| r4(g)),
+                    "co2e_operational_t_low": r4(e.co2e_operational_t.low),
+                    "co2e_operational_t_central": r4(e.co2e_operational_t.central),
+                    "co2e_operational_t_high": r4(e.co2e_operational_t.high),
+                    "co2e_embodied_t_low": r4(e.co2e_embodied_t.low),
+                    "co2e_embodied_t_central": r4(e.co2e_embodied_t.central),
+                    "co2e_embodied_t_high": r4(e.co2e_embodied_t.high),
+                    "water_m3_low": r4(e.water_m3.low),
+                    "water_m3_central": r4(e.water_m3.central),
+                    "water_m3_high": r4(e.water_m3.high),
                     "sources": f.sources,
                     "members": f.members,
                 }

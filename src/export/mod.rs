@@ -1,4 +1,5 @@
-//! Export stage: the [`Inventory`] → `facilities.geojson`, `stats.csv`, `stats.json` and
+//! Export stage: the [`Inventory`] → `facilities.geojson`, `stats.csv`,
+//! `stats_departements.csv`, `stats.json` and
 //! `ATTRIBUTION.md` in the output folder, each written to a temporary file and renamed.
 
 pub mod geojson;
@@ -20,11 +21,18 @@ pub fn write_all(out_dir: &Path, inv: &Inventory) -> Result<Vec<PathBuf>, StoreE
     save(&geojson_path, &geojson::to_bytes(inv)?)?;
     written.push(geojson_path);
     let rows = stats::by_region_typology_status(inv);
+    let departements = stats::by_departement(inv);
     let csv_path = out_dir.join(stats::CSV_NAME);
-    save(&csv_path, &stats::to_csv(&rows)?)?;
+    save(&csv_path, &stats::to_csv(&rows, stats::CSV_NAME)?)?;
     written.push(csv_path);
+    let dep_path = out_dir.join(stats::DEPARTEMENTS_CSV_NAME);
+    save(
+        &dep_path,
+        &stats::to_csv(&departements, stats::DEPARTEMENTS_CSV_NAME)?,
+    )?;
+    written.push(dep_path);
     let json_path = out_dir.join(stats::JSON_NAME);
-    save(&json_path, &stats::to_json(inv, &rows)?)?;
+    save(&json_path, &stats::to_json(inv, &rows, &departements)?)?;
     written.push(json_path);
     let attribution = out_dir.join(ATTRIBUTION_NAME);
     save(&attribution, attribution_text(inv).as_bytes())?;

@@ -140,6 +140,17 @@ pub fn explain(gpkg: &Path, facility_id: &str) -> Result<Option<String>, StoreEr
     for row in rows.filter_map(Result::ok) {
         let _ = writeln!(t, "{row}");
     }
+    if let Ok(chain) = conn.query_row(
+        "SELECT chain, parameters FROM estimates WHERE facility_id = ?1",
+        params![facility_id],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+    ) {
+        let _ = writeln!(
+            t,
+            "\nestimate (chain of evidence):\n  {}\n  parameters: {}",
+            chain.0, chain.1
+        );
+    }
     let _ = writeln!(t, "\n{} members", members.len());
     Ok(Some(t))
 }

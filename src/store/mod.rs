@@ -185,40 +185,96 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
         Column::text("sources"),
         Column::text("anchor_record"),
         Column::integer("conflict_count"),
+        Column::text("typology_rule"),
+        Column::real("typology_confidence"),
+        Column::integer("ai_hpc"),
+        Column::integer("excluded"),
+        Column::real("it_mw_low"),
+        Column::real("it_mw_central"),
+        Column::real("it_mw_high"),
+        Column::text("it_mw_method"),
+        Column::real("energy_gwh_low"),
+        Column::real("energy_gwh_central"),
+        Column::real("energy_gwh_high"),
+        Column::real("energy_gwh_observed"),
+        Column::integer("energy_observed_year"),
+        Column::real("co2e_operational_t_low"),
+        Column::real("co2e_operational_t_central"),
+        Column::real("co2e_operational_t_high"),
+        Column::real("co2e_embodied_t_low"),
+        Column::real("co2e_embodied_t_central"),
+        Column::real("co2e_embodied_t_high"),
+        Column::real("water_m3_low"),
+        Column::real("water_m3_central"),
+        Column::real("water_m3_high"),
+        Column::real("white_space_m2_observed"),
+        Column::real("floor_area_m2_observed"),
     ];
-    let rows = inv.recon.facilities.iter().map(|f| {
-        let l = &f.location;
-        (
-            f.point.map(|p| (p.lon, p.lat)),
-            vec![
-                f.facility_id.clone().into(),
-                f.name.clone().into(),
-                f.operator.clone().into(),
-                join(&f.codes),
-                f.typology.clone().into(),
-                f.status.as_str().into(),
-                l.commune_insee.clone().into(),
-                l.commune_name.clone().into(),
-                l.departement_code.clone().into(),
-                l.departement_name.clone().into(),
-                l.region_code.clone().into(),
-                l.region_name.clone().into(),
-                enum_str(&f.point_precision).into(),
-                enum_str(&l.method).into(),
-                f.operator_id.clone().into(),
-                f.operator_kind.clone().into(),
-                f.address.clone().into(),
-                f.website.clone().into(),
-                f.campus_id.clone().into(),
-                f.confidence.into(),
-                count(f.members.len()),
-                join(&f.members),
-                join(&f.sources),
-                f.anchor.clone().into(),
-                count(f.fields.iter().filter(|c| c.conflict()).count()),
-            ],
-        )
-    });
+    let rows = inv
+        .recon
+        .facilities
+        .iter()
+        .zip(&inv.estimates.facilities)
+        .map(|(f, e)| {
+            let l = &f.location;
+            let r = |x: f64| Value::Real((x * 1e4).round() / 1e4);
+            (
+                f.point.map(|p| (p.lon, p.lat)),
+                vec![
+                    f.facility_id.clone().into(),
+                    f.name.clone().into(),
+                    f.operator.clone().into(),
+                    join(&f.codes),
+                    f.typology.clone().into(),
+                    f.status.as_str().into(),
+                    l.commune_insee.clone().into(),
+                    l.commune_name.clone().into(),
+                    l.departement_code.clone().into(),
+                    l.departement_name.clone().into(),
+                    l.region_code.clone().into(),
+                    l.region_name.clone().into(),
+                    enum_str(&f.point_precision).into(),
+                    enum_str(&l.method).into(),
+                    f.operator_id.clone().into(),
+                    f.operator_kind.clone().into(),
+                    f.address.clone().into(),
+                    f.website.clone().into(),
+                    f.campus_id.clone().into(),
+                    f.confidence.into(),
+                    count(f.members.len()),
+                    join(&f.members),
+                    join(&f.sources),
+                    f.anchor.clone().into(),
+                    count(f.fields.iter().filter(|c| c.conflict()).count()),
+                    e.typology.rule.clone().into(),
+                    e.typology.confidence.into(),
+                    i64::from(e.typology.ai_hpc).into(),
+                    i64::from(e.typology.excluded).into(),
+                    r(e.it_mw.low),
+                    r(e.it_mw.central),
+                    r(e.it_mw.high),
+                    e.evidence.method.as_str().into(),
+                    r(e.energy_gwh.low),
+                    r(e.energy_gwh.central),
+                    r(e.energy_gwh.high),
+                    e.energy_gwh_observed
+                        .map(|(_, g)| (g * 1e4).round() / 1e4)
+                        .into(),
+                    e.energy_gwh_observed.map(|(y, _)| i64::from(y)).into(),
+                    r(e.co2e_operational_t.low),
+                    r(e.co2e_operational_t.central),
+                    r(e.co2e_operational_t.high),
+                    r(e.co2e_embodied_t.low),
+                    r(e.co2e_embodied_t.central),
+                    r(e.co2e_embodied_t.high),
+                    r(e.water_m3.low),
+                    r(e.water_m3.central),
+                    r(e.water_m3.high),
+                    e.white_space_m2_observed.into(),
+                    e.floor_area_m2_observed.into(),
+                ],
+            )
+        });
     w.add_point_layer(
         "facilities",
         "Data-centre facilities",
@@ -229,6 +285,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
     .map_err(err)?;
 
     write_reconciliation(&mut w, inv).map_err(err)?;
+    write_estimates(&mut w, inv).map_err(err)?;
 
     let rows = inv.records.iter().flat_map(|lr| {
         lr.record.powers.iter().map(|p| {
@@ -479,6 +536,111 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
     )
     .map_err(err)?;
     w.finish().map_err(err)
+}
+
+/// The estimate tables: `estimates` (chain of evidence), `calibration`, `parameters_used`.
+fn write_estimates(w: &mut GpkgWriter, inv: &Inventory) -> Result<(), gpkg::GpkgError> {
+    let e = &inv.estimates;
+    w.add_attribute_table(
+        "estimates",
+        "Chain of evidence of each estimate",
+        "Per facility: the method and the observation it started from, the parameter ids used and the chain in words",
+        &[
+            Column::text("facility_id"),
+            Column::text("it_mw_method"),
+            Column::real("evidence_value"),
+            Column::text("evidence_record"),
+            Column::text("parameters"),
+            Column::text("chain"),
+        ],
+        e.facilities.iter().map(|f| {
+            vec![
+                f.facility_id.clone().into(),
+                f.evidence.method.as_str().into(),
+                f.evidence.value.into(),
+                f.evidence.record_key.clone().into(),
+                f.parameters.join(";").into(),
+                f.chain.clone().into(),
+            ]
+        }),
+    )?;
+    w.add_attribute_table(
+        "calibration",
+        "Calibration of the ratios",
+        "Each fit: name, whether applied, fitted multiplier; one row per residual (observed and predicted IT MW or GWh, log residual)",
+        &[
+            Column::text("calibration"),
+            Column::integer("n"),
+            Column::real("fitted"),
+            Column::real("spread"),
+            Column::integer("applied"),
+            Column::text("record_key"),
+            Column::real("observed"),
+            Column::real("predicted"),
+            Column::real("log_residual"),
+            Column::text("note"),
+        ],
+        e.calibration.iter().flat_map(|c| {
+            let head = vec![
+                c.name.into(),
+                count(c.n),
+                c.fitted.into(),
+                c.spread.into(),
+                i64::from(c.applied).into(),
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                Value::Null,
+                c.note.clone().into(),
+            ];
+            std::iter::once(head).chain(c.residuals.iter().map(|r| {
+                vec![
+                    c.name.into(),
+                    count(c.n),
+                    c.fitted.into(),
+                    c.spread.into(),
+                    i64::from(c.applied).into(),
+                    r.record_key.clone().into(),
+                    r.observed.into(),
+                    r.predicted.into(),
+                    r.log_residual.into(),
+                    Value::Null,
+                ]
+            }))
+        }),
+    )?;
+    w.add_attribute_table(
+        "parameters_used",
+        "Parameters used by this run",
+        "Every parameter value the estimates used, with its unit, tag and citation (sources/parameters.toml)",
+        &[
+            Column::text("id"),
+            Column::text("group_name"),
+            Column::text("typology"),
+            Column::real("low"),
+            Column::real("central"),
+            Column::real("high"),
+            Column::text("unit"),
+            Column::text("tag"),
+            Column::text("source"),
+            Column::text("note"),
+        ],
+        e.parameters_used.iter().map(|p| {
+            vec![
+                p.id.clone().into(),
+                p.group.clone().into(),
+                p.typology.clone().into(),
+                p.low.into(),
+                p.central.into(),
+                p.high.into(),
+                p.unit.clone().into(),
+                p.tag.clone().into(),
+                p.source.clone().into(),
+                p.note.clone().into(),
+            ]
+        }),
+    )?;
+    Ok(())
 }
 
 /// The reconciliation tables: `links`, `pair_scores`, `facility_fields`, `overrides`.
