@@ -29,6 +29,8 @@ pub struct SourceSpec {
     pub trust_tier: u8,
     /// Which source anchors facility ids (lower first); see `reconcile`. Default 100.
     pub id_rank: Option<u32>,
+    /// Polite rate for the hosts of this source's URLs (one request at a time).
+    pub requests_per_minute: Option<u32>,
     /// Default adapter for the files of this source.
     pub adapter: String,
     pub description: Option<String>,

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use dcinv::fetch::snapshot::FetchMode;
 use dcinv::reconcile::{batch, eval, explain};
 use dcinv::{adapters, catalog, pipeline, summary};
 
@@ -44,6 +45,34 @@ enum Command {
         /// (`grid_intensity_<x>` in sources/parameters.toml).
         #[arg(long, default_value = "fr")]
         grid: String,
+        /// Download every file again, ignoring the stored validators.
+        #[arg(long)]
+        refresh: bool,
+        /// Never touch the network: build from the snapshot cache.
+        #[arg(long)]
+        offline: bool,
+        /// Contact named in the User-Agent (default: $DCINV_CONTACT, else the project URL).
+        #[arg(long)]
+        contact: Option<String>,
+        /// Replace a source's URL for this run: <source-id>=<url> or <source-id>/<file>=<url>.
+        #[arg(long, value_name = "ID=URL")]
+        source_url: Vec<String>,
+        /// A source whose entry count falls by more than this share against its last good
+        /// snapshot is suspicious: its last good snapshot is used and it is marked stale.
+        #[arg(long, default_value_t = 0.3)]
+        max_shrink: f64,
+        /// Rebuild even when no input changed since the last build of the output folder.
+        #[arg(long)]
+        force: bool,
+        /// Retries of a transient HTTP failure (exponential backoff with jitter;
+        /// Retry-After honoured).
+        #[arg(long, default_value_t = 4)]
+        retries: u32,
+    },
+    /// Snapshot cache maintenance.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
     },
     /// List the sources of the catalog with their adapter, licence and files.
     Sources,
@@ -83,6 +112,17 @@ enum Command {
         input: PathBuf,
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CacheCommand {
+    /// Keep the N most recent snapshots per file (and every last good one); remove the rest.
+    Gc {
+        #[arg(long, default_value_t = 3)]
+        keep: usize,
+        #[arg(long, default_value = "output/cache")]
+        cache: PathBuf,
     },
 }
 
@@ -226,7 +266,29 @@ pub fn run() -> anyhow::Result<ExitCode> {
             cache,
             quiet,
             grid,
+            refresh,
+            offline,
+            contact,
+            source_url,
+            max_shrink,
+            force,
+            retries,
         } => {
+            anyhow::ensure!(
+                !(refresh && offline),
+                "--refresh and --offline exclude each other"
+            );
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&max_shrink),
+                "--max-shrink must be between 0 and 1"
+            );
+            let mut source_urls = std::collections::HashMap::new();
+            for s in source_url {
+                let (id, url) = s
+                    .split_once('=')
+                    .with_context(|| format!("--source-url `{s}` is not <source-id>=<url>"))?;
+                source_urls.insert(id.to_string(), url.to_string());
+            }
             let opts = pipeline::BuildOptions {
                 grid,
                 catalog_dir: cli.catalog,
@@ -234,6 +296,20 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 mirror,
                 out_dir: out,
                 quiet,
+                mode: if offline {
+                    FetchMode::Offline
+                } else if refresh {
+                    FetchMode::Refresh
+                } else {
+                    FetchMode::Normal
+                },
+                contact: contact
+                    .or_else(|| std::env::var("DCINV_CONTACT").ok())
+                    .unwrap_or_else(|| pipeline::DEFAULT_CONTACT.into()),
+                source_urls,
+                max_shrink,
+                force,
+                max_retries: retries,
             };
             let report = pipeline::build(&opts).context("build failed")?;
             if !quiet {
@@ -243,11 +319,29 @@ pub fn run() -> anyhow::Result<ExitCode> {
             for (id, message) in &failed {
                 eprintln!("dcinv: source {id} failed: {message}");
             }
-            Ok(if failed.is_empty() {
+            for (id, why) in report.stale_sources() {
+                eprintln!("dcinv: source {id} is stale: {why}");
+            }
+            Ok(if failed.is_empty() && report.stale_sources().is_empty() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::Cache {
+            command: CacheCommand::Gc { keep, cache },
+        } => {
+            let fetcher = dcinv::fetch::live::LiveFetcher::new(
+                cache,
+                FetchMode::Offline,
+                pipeline::DEFAULT_CONTACT,
+                Default::default(),
+                &[],
+                0,
+            )?;
+            let (removed, bytes) = fetcher.gc(keep)?;
+            println!("removed {removed} snapshots ({bytes} bytes)");
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -10,7 +10,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::adapters::{self, FileInput};
 use crate::catalog::{self, SourceSpec};
 use crate::error::BuildError;
-use crate::fetch::{Fetcher, MirrorFetcher, http::HttpFetcher};
+use crate::fetch::live::LiveFetcher;
+use crate::fetch::snapshot::FetchMode;
+use crate::fetch::{Fetcher, MirrorFetcher, Snapshot};
 use crate::geo::locate::{AdminIndex, AdminPolygon, CogDepartement, CogRegion};
 use crate::geo::stage::{LocatedRecord, locate_records};
 use crate::model::{
@@ -35,12 +37,50 @@ pub struct BuildOptions {
     pub quiet: bool,
     /// Grid mix for operational CO2e (`fr`, `eu`, `de`, ...).
     pub grid: String,
+    /// Live fetching: normal (conditional requests), refresh or offline.
+    pub mode: FetchMode,
+    /// Contact named in the User-Agent of live requests.
+    pub contact: String,
+    /// `<source-id>` or `<source-id>/<file>` → URL, for this run.
+    pub source_urls: std::collections::HashMap<String, String>,
+    /// A source whose entry count falls by more than this share against its last good
+    /// snapshot is suspicious: the last good snapshot is used instead.
+    pub max_shrink: f64,
+    /// Rebuild even when nothing changed.
+    pub force: bool,
+    /// Retries of a transient HTTP failure (with exponential backoff and jitter).
+    pub max_retries: u32,
 }
+
+impl BuildOptions {
+    /// Options for an offline build from a mirror (tests, demos).
+    pub fn mirror(catalog_dir: PathBuf, mirror: PathBuf, out_dir: PathBuf) -> BuildOptions {
+        BuildOptions {
+            catalog_dir,
+            mirror: Some(mirror),
+            cache_dir: out_dir.join("cache"),
+            out_dir,
+            quiet: true,
+            grid: "fr".into(),
+            mode: FetchMode::Normal,
+            contact: DEFAULT_CONTACT.into(),
+            source_urls: Default::default(),
+            max_shrink: 0.3,
+            force: false,
+            max_retries: 4,
+        }
+    }
+}
+
+/// Contact named in the User-Agent when none is configured.
+pub const DEFAULT_CONTACT: &str = "https://github.com/dcinv/dcinv";
 
 /// One file of one source, as fetched and parsed.
 #[derive(Debug, Clone)]
 pub struct FileRun {
     pub file: String,
+    /// `mirror`, `downloaded`, `not_modified`, `offline_cache` or `last_good`.
+    pub outcome: &'static str,
     pub sha256: Option<String>,
     pub bytes: usize,
     pub origin: Option<String>,
@@ -54,6 +94,8 @@ pub struct SourceRun {
     pub source_id: String,
     /// None when the source built; the message naming the file otherwise.
     pub error: Option<String>,
+    /// Why a file of the source came from its last good snapshot (empty when fresh).
+    pub stale: Vec<String>,
     pub files: Vec<FileRun>,
     pub units_read: usize,
     /// Records stored in `source_records`.
@@ -63,6 +105,7 @@ pub struct SourceRun {
 }
 
 /// Everything the store and export stages write.
+#[derive(Default)]
 pub struct Inventory {
     pub run_id: String,
     pub started_at: String,
@@ -79,13 +122,72 @@ pub struct Inventory {
     pub published_counts: Vec<PublishedCount>,
 }
 
+impl Inventory {
+    /// The report of a build that found nothing changed: only the fetched snapshots.
+    fn unchanged(
+        started_at: String,
+        fetch_mode: String,
+        specs: Vec<SourceSpec>,
+        fetched: &[Vec<Result<Snapshot, String>>],
+    ) -> Inventory {
+        let source_runs = specs
+            .iter()
+            .zip(fetched)
+            .map(|(spec, files)| SourceRun {
+                source_id: spec.id.clone(),
+                error: None,
+                stale: Vec::new(),
+                files: spec
+                    .files
+                    .iter()
+                    .zip(files)
+                    .filter_map(|(f, s)| {
+                        s.as_ref().ok().map(|s| FileRun {
+                            file: f.name.clone(),
+                            outcome: s.outcome,
+                            sha256: Some(s.sha256.clone()),
+                            bytes: s.bytes.len(),
+                            origin: Some(s.origin.clone()),
+                            retrieved_at: Some(s.retrieved_at.clone()),
+                            units_read: 0,
+                        })
+                    })
+                    .collect(),
+                units_read: 0,
+                records_kept: 0,
+                records_dropped: 0,
+                published_counts: 0,
+            })
+            .collect();
+        Inventory {
+            started_at,
+            fetch_mode,
+            specs,
+            source_runs,
+            ..Inventory::default()
+        }
+    }
+}
+
 /// The outcome of a build, for the summary and the exit code.
 pub struct BuildReport {
     pub inventory: Inventory,
     pub outputs: Vec<PathBuf>,
+    /// Nothing changed since the last build of the output folder: outputs were kept.
+    pub unchanged: bool,
 }
 
 impl BuildReport {
+    /// Sources built from a last good snapshot, with why.
+    pub fn stale_sources(&self) -> Vec<(&str, String)> {
+        self.inventory
+            .source_runs
+            .iter()
+            .filter(|s| !s.stale.is_empty())
+            .map(|s| (s.source_id.as_str(), s.stale.join("; ")))
+            .collect()
+    }
+
     /// Sources that failed, with their message.
     pub fn failed_sources(&self) -> Vec<(&str, &str)> {
         self.inventory
@@ -114,24 +216,67 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let fetcher: Box<dyn Fetcher> = match &opts.mirror {
         Some(root) => Box::new(MirrorFetcher { root: root.clone() }),
         None => Box::new(
-            HttpFetcher::new(opts.cache_dir.clone())
-                .map_err(|e| BuildError::NothingBuilt(e.to_string()))?,
+            LiveFetcher::new(
+                opts.cache_dir.clone(),
+                opts.mode,
+                &opts.contact,
+                opts.source_urls.clone(),
+                &specs,
+                opts.max_retries,
+            )
+            .map_err(|e| BuildError::NothingBuilt(e.to_string()))?,
         ),
     };
     let total_files: usize = specs.iter().map(|s| s.files.len()).sum();
-    let bar = progress(opts.quiet, total_files as u64, "fetch + parse");
 
-    // Fetch and parse, source by source. A failing file fails its whole source.
+    // Fetch every file first (a fetch failure is remembered, not fatal yet).
+    let bar = progress(opts.quiet, total_files as u64, "fetch");
+    let mut fetched: Vec<Vec<Result<Snapshot, String>>> = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        bar.set_message(spec.id.clone());
+        let mut files = Vec::new();
+        for file in &spec.files {
+            bar.inc(1);
+            files.push(fetcher.fetch(spec, file).map_err(|e| e.to_string()));
+        }
+        fetched.push(files);
+    }
+    bar.finish_and_clear();
+
+    // Nothing changed since the last build of this folder (same snapshots, catalog,
+    // parameters, options and tool): keep its outputs, parse nothing.
+    let fingerprint = fingerprint(opts, &specs, &fetched);
+    if let Some(fp) = &fingerprint
+        && !opts.force
+        && std::fs::read_to_string(opts.out_dir.join(FINGERPRINT_NAME))
+            .ok()
+            .as_deref()
+            == Some(fp.as_str())
+        && opts.out_dir.join(store::GPKG_NAME).is_file()
+    {
+        return Ok(BuildReport {
+            inventory: Inventory::unchanged(started_at, fetcher.describe(), specs, &fetched),
+            outputs: Vec::new(),
+            unchanged: true,
+        });
+    }
+
+    // Parse, source by source. A file that cannot be fetched or parsed, or that shrank
+    // suspiciously, falls back to its last good snapshot (the source is then stale); without
+    // one, the whole source fails.
+    let bar = progress(opts.quiet, total_files as u64, "parse");
     let mut source_runs = Vec::new();
     let mut records: Vec<Record> = Vec::new();
     let mut issues: Vec<DataIssue> = Vec::new();
     let mut published_counts = Vec::new();
     let mut admin_parts: Vec<AdminPart> = Vec::new();
-    for spec in &specs {
+    let mut good: Vec<(usize, usize, String, u64)> = Vec::new();
+    for (si, spec) in specs.iter().enumerate() {
         bar.set_message(spec.id.clone());
         let mut run = SourceRun {
             source_id: spec.id.clone(),
             error: None,
+            stale: Vec::new(),
             files: Vec::new(),
             units_read: 0,
             records_kept: 0,
@@ -142,41 +287,85 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         let mut source_issues = Vec::new();
         let mut source_counts = Vec::new();
         let mut source_admin = Vec::new();
-        for file in &spec.files {
+        let mut source_good = Vec::new();
+        for (fi, file) in spec.files.iter().enumerate() {
             bar.inc(1);
-            let snapshot = match fetcher.fetch(spec, file) {
-                Ok(s) => s,
-                Err(e) => {
-                    run.error = Some(e.to_string());
-                    break;
-                }
-            };
             let Some(adapter) = adapters::find(spec.adapter_for(file)) else {
                 run.error = Some(format!("no adapter `{}`", spec.adapter_for(file)));
                 break;
             };
-            let input = FileInput {
-                spec,
-                file,
-                bytes: &snapshot.bytes,
-                provenance: Provenance {
-                    source_id: spec.id.clone(),
-                    file: file.name.clone(),
-                    snapshot_sha256: snapshot.sha256.clone(),
-                    retrieved_at: snapshot.retrieved_at.clone(),
-                    origin: snapshot.origin.clone(),
-                    licence: spec.licence.clone(),
-                    locator: String::new(),
+            let parse = |snapshot: &Snapshot| {
+                adapter.parse(&FileInput {
+                    spec,
+                    file,
+                    bytes: &snapshot.bytes,
+                    provenance: Provenance {
+                        source_id: spec.id.clone(),
+                        file: file.name.clone(),
+                        snapshot_sha256: snapshot.sha256.clone(),
+                        retrieved_at: snapshot.retrieved_at.clone(),
+                        origin: snapshot.origin.clone(),
+                        licence: spec.licence.clone(),
+                        locator: String::new(),
+                    },
+                })
+            };
+            // The fresh attempt, and why it cannot be used.
+            let fresh = match &fetched[si][fi] {
+                Ok(snapshot) => match parse(snapshot) {
+                    Ok(out) => {
+                        let shrunk = fetcher.last_good(spec, file).and_then(|(lg, count)| {
+                            let floor = (count as f64 * (1.0 - opts.max_shrink)).floor();
+                            (lg.sha256 != snapshot.sha256 && (out.units_read as f64) < floor)
+                                .then(|| {
+                                    format!(
+                                        "{}: {} entries against {count} in the last good snapshot (more than {:.0} % fewer)",
+                                        file.name,
+                                        out.units_read,
+                                        opts.max_shrink * 100.0
+                                    )
+                                })
+                        });
+                        match shrunk {
+                            None => Ok((snapshot.clone(), out)),
+                            Some(why) => Err(why),
+                        }
+                    }
+                    Err(e) => Err(format!("source {}: {e}", spec.id)),
+                },
+                Err(e) => Err(e.clone()),
+            };
+            let used = match fresh {
+                Ok(x) => {
+                    source_good.push((si, fi, x.0.sha256.clone(), x.1.units_read as u64));
+                    Ok(x)
+                }
+                Err(why) => match fetcher.last_good(spec, file) {
+                    Some((lg, _)) => match parse(&lg) {
+                        Ok(out) => {
+                            run.stale.push(format!(
+                                "{why}; used the last good snapshot {} of {}",
+                                &lg.sha256[..12],
+                                lg.retrieved_at
+                            ));
+                            Ok((lg, out))
+                        }
+                        Err(e) => Err(format!(
+                            "{why}; the last good snapshot no longer parses: {e}"
+                        )),
+                    },
+                    None => Err(why),
                 },
             };
-            match adapter.parse(&input) {
-                Ok(out) => {
+            match used {
+                Ok((snapshot, out)) => {
                     run.files.push(FileRun {
                         file: file.name.clone(),
                         sha256: Some(snapshot.sha256.clone()),
                         bytes: snapshot.bytes.len(),
                         origin: Some(snapshot.origin.clone()),
                         retrieved_at: Some(snapshot.retrieved_at.clone()),
+                        outcome: snapshot.outcome,
                         units_read: out.units_read,
                     });
                     source_records.extend(out.records);
@@ -185,10 +374,13 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
                     source_admin.extend(out.admin);
                 }
                 Err(e) => {
-                    run.error = Some(format!("source {}: {e}", spec.id));
+                    run.error = Some(e);
                     break;
                 }
             }
+        }
+        if run.error.is_none() {
+            good.extend(source_good);
         }
         if run.error.is_none() {
             run.units_read = run.files.iter().map(|f| f.units_read).sum();
@@ -315,8 +507,64 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     };
     let mut outputs = swap_in(&opts.out_dir, &staged)?;
     outputs.push(write_changes(&opts.out_dir)?);
+    // The inventory is published: its fresh snapshots become the last good ones.
+    for (si, fi, sha, count) in good {
+        fetcher.mark_good(
+            &inventory.specs[si],
+            &inventory.specs[si].files[fi],
+            &sha,
+            count,
+        );
+    }
+    if let Some(fp) = fingerprint {
+        let _ = crate::fetch::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), fp.as_bytes());
+    }
     bar.finish_and_clear();
-    Ok(BuildReport { inventory, outputs })
+    Ok(BuildReport {
+        inventory,
+        outputs,
+        unchanged: false,
+    })
+}
+
+/// The fingerprint of a build's inputs, in `<out>/.fingerprint`.
+pub const FINGERPRINT_NAME: &str = ".fingerprint";
+
+/// sha256 over the tool version, the options that change outputs, every catalog file and
+/// every snapshot; None when a fetch failed (such a build must run to fall back).
+fn fingerprint(
+    opts: &BuildOptions,
+    specs: &[SourceSpec],
+    fetched: &[Vec<Result<Snapshot, String>>],
+) -> Option<String> {
+    let mut text = format!(
+        "dcinv {}\ngrid {}\nmax_shrink {}\n",
+        env!("CARGO_PKG_VERSION"),
+        opts.grid,
+        opts.max_shrink
+    );
+    let mut catalog: Vec<PathBuf> = std::fs::read_dir(&opts.catalog_dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    catalog.sort();
+    for p in catalog {
+        let bytes = std::fs::read(&p).ok()?;
+        text.push_str(&format!(
+            "{} {}\n",
+            p.display(),
+            crate::fetch::sha256_hex(&bytes)
+        ));
+    }
+    for (spec, files) in specs.iter().zip(fetched) {
+        for (file, f) in spec.files.iter().zip(files) {
+            let snapshot = f.as_ref().ok()?;
+            text.push_str(&format!("{}/{} {}\n", spec.id, file.name, snapshot.sha256));
+        }
+    }
+    Some(crate::fetch::sha256_hex(text.as_bytes()))
 }
 
 /// Staging folder inside the output folder (same file system, so renames are atomic).

@@ -9,6 +9,18 @@ use crate::pipeline::BuildReport;
 pub fn render(report: &BuildReport) -> String {
     let inv = &report.inventory;
     let mut t = String::new();
+    if report.unchanged {
+        let _ = writeln!(
+            t,
+            "dcinv build ({}): no snapshot, catalog or option changed since the last build; its outputs are kept, nothing was parsed.",
+            inv.fetch_mode
+        );
+        for s in &inv.source_runs {
+            let outcomes: Vec<&str> = s.files.iter().map(|f| f.outcome).collect();
+            let _ = writeln!(t, "  {:<22} {}", s.source_id, outcomes.join(", "));
+        }
+        return t;
+    }
     let _ = writeln!(t, "dcinv build {} ({})", inv.run_id, inv.fetch_mode);
     let _ = writeln!(
         t,
@@ -17,7 +29,8 @@ pub fn render(report: &BuildReport) -> String {
     );
     for s in &inv.source_runs {
         let status = match &s.error {
-            None => "ok".to_string(),
+            None if s.stale.is_empty() => "ok".to_string(),
+            None => format!("STALE: {}", s.stale.join("; ")),
             Some(e) => format!("FAILED: {e}"),
         };
         let _ = writeln!(

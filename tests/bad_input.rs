@@ -305,9 +305,24 @@ fn rebuilds_keep_the_previous_build_and_report_exactly_what_changed() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    // A second build of the same inputs changes nothing.
-    let second = dcinv(&["build", "-q"], &common::catalog(), Some(&mirror), &out);
+    // A second build of the same inputs parses nothing and keeps the outputs as they are.
+    let before = std::fs::read(out.join("inventory.gpkg")).unwrap();
+    let second = dcinv(&["build"], &common::catalog(), Some(&mirror), &out);
     assert_eq!(second.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&second.stdout).contains("nothing was parsed"),
+        "{}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    assert_eq!(std::fs::read(out.join("inventory.gpkg")).unwrap(), before);
+    // Forced, the same inputs give no change at all.
+    let forced = dcinv(
+        &["build", "-q", "--force"],
+        &common::catalog(),
+        Some(&mirror),
+        &out,
+    );
+    assert_eq!(forced.status.code(), Some(0));
     let changes: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("changes.json")).unwrap()).unwrap();
     for k in ["added", "removed", "moved", "changed"] {

@@ -22,14 +22,7 @@ fn built() -> &'static Built {
     BUILT.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
-        let opts = BuildOptions {
-            catalog_dir: common::catalog(),
-            mirror: Some(common::mirror()),
-            out_dir: out.clone(),
-            cache_dir: dir.path().join("cache"),
-            quiet: true,
-            grid: "fr".into(),
-        };
+        let opts = BuildOptions::mirror(common::catalog(), common::mirror(), out.clone());
         let report = pipeline::build(&opts).expect("the mirror builds");
         Built {
             out,
@@ -376,14 +369,7 @@ fn geojson_follows_rfc7946_and_the_schema() {
 fn the_same_inputs_give_the_same_facility_ids() {
     let b = built();
     let dir = tempfile::tempdir().unwrap();
-    let opts = BuildOptions {
-        catalog_dir: common::catalog(),
-        mirror: Some(common::mirror()),
-        out_dir: dir.path().join("out"),
-        cache_dir: dir.path().join("cache"),
-        quiet: true,
-        grid: "fr".into(),
-    };
+    let opts = BuildOptions::mirror(common::catalog(), common::mirror(), dir.path().join("out"));
     let again = pipeline::build(&opts).unwrap();
     let ids = |r: &BuildReport| -> Vec<String> {
         r.inventory
@@ -563,13 +549,8 @@ fn adding_a_source_file_keeps_the_other_ids() {
             std::fs::copy(f.path(), catalog.join(f.file_name())).unwrap();
         }
     }
-    let opts = |catalog_dir: PathBuf| BuildOptions {
-        catalog_dir,
-        mirror: Some(common::mirror()),
-        out_dir: dir.path().join("out"),
-        cache_dir: dir.path().join("cache"),
-        quiet: true,
-        grid: "fr".into(),
+    let opts = |catalog_dir: PathBuf| {
+        BuildOptions::mirror(catalog_dir, common::mirror(), dir.path().join("out"))
     };
     let without = pipeline::build(&opts(catalog)).unwrap();
     let with = pipeline::build(&opts(common::catalog())).unwrap();

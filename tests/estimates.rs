@@ -13,14 +13,11 @@ fn built() -> &'static (BuildReport, tempfile::TempDir) {
     static BUILT: OnceLock<(BuildReport, tempfile::TempDir)> = OnceLock::new();
     BUILT.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let report = pipeline::build(&BuildOptions {
-            catalog_dir: common::catalog(),
-            mirror: Some(common::mirror()),
-            out_dir: dir.path().join("out"),
-            cache_dir: dir.path().join("cache"),
-            quiet: true,
-            grid: "fr".into(),
-        })
+        let report = pipeline::build(&BuildOptions::mirror(
+            common::catalog(),
+            common::mirror(),
+            dir.path().join("out"),
+        ))
         .unwrap();
         (report, dir)
     })

@@ -223,6 +223,48 @@ pub fn project(
     out
 }
 
+/// Reads the trajectory inputs from an inventory GeoPackage (`facilities` layer).
+pub fn read_inputs(
+    gpkg: &std::path::Path,
+) -> Result<Vec<TrajectoryInput>, crate::error::StoreError> {
+    let err = |e: rusqlite::Error| crate::error::StoreError::Gpkg {
+        path: gpkg.to_path_buf(),
+        message: e.to_string(),
+    };
+    if !gpkg.is_file() {
+        return Err(crate::error::StoreError::Gpkg {
+            path: gpkg.to_path_buf(),
+            message: "no such inventory; run `dcinv build` first".into(),
+        });
+    }
+    let conn =
+        rusqlite::Connection::open_with_flags(gpkg, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(err)?;
+    let mut stmt = conn
+        .prepare(
+            "SELECT facility_id, region_code, region_name, status, typology, it_mw_low, \
+             it_mw_central, it_mw_high FROM facilities WHERE excluded = 0 ORDER BY facility_id",
+        )
+        .map_err(err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(TrajectoryInput {
+                facility_id: r.get(0)?,
+                region_code: r.get(1)?,
+                region_name: r.get(2)?,
+                status: r.get(3)?,
+                typology: r.get(4)?,
+                it_mw: Range {
+                    low: r.get(5)?,
+                    central: r.get(6)?,
+                    high: r.get(7)?,
+                },
+            })
+        })
+        .map_err(err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,46 +315,4 @@ mod tests {
         );
         assert!(last.it_mw_low <= last.it_mw_central && last.it_mw_central <= last.it_mw_high);
     }
-}
-
-/// Reads the trajectory inputs from an inventory GeoPackage (`facilities` layer).
-pub fn read_inputs(
-    gpkg: &std::path::Path,
-) -> Result<Vec<TrajectoryInput>, crate::error::StoreError> {
-    let err = |e: rusqlite::Error| crate::error::StoreError::Gpkg {
-        path: gpkg.to_path_buf(),
-        message: e.to_string(),
-    };
-    if !gpkg.is_file() {
-        return Err(crate::error::StoreError::Gpkg {
-            path: gpkg.to_path_buf(),
-            message: "no such inventory; run `dcinv build` first".into(),
-        });
-    }
-    let conn =
-        rusqlite::Connection::open_with_flags(gpkg, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(err)?;
-    let mut stmt = conn
-        .prepare(
-            "SELECT facility_id, region_code, region_name, status, typology, it_mw_low, \
-             it_mw_central, it_mw_high FROM facilities WHERE excluded = 0 ORDER BY facility_id",
-        )
-        .map_err(err)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok(TrajectoryInput {
-                facility_id: r.get(0)?,
-                region_code: r.get(1)?,
-                region_name: r.get(2)?,
-                status: r.get(3)?,
-                typology: r.get(4)?,
-                it_mw: Range {
-                    low: r.get(5)?,
-                    central: r.get(6)?,
-                    high: r.get(7)?,
-                },
-            })
-        })
-        .map_err(err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(err)
 }

@@ -1,9 +1,16 @@
 //! Fetch stage: turns a catalog file entry into a [`Snapshot`] (bytes + sha256 + where and when
-//! they came from), either from an offline mirror (`<mirror>/<source-id>/<file>`) or by
-//! downloading the catalog URL into a content-addressed snapshot cache. Adapters never see
-//! anything but the snapshot's bytes.
+//! they came from), either from an offline mirror (`<mirror>/<source-id>/<file>`) or live
+//! (`live`: the polite HTTP `client` and the content-addressed snapshot `store`, with the last
+//! good snapshot of each file for fallbacks). Adapters never see anything but the bytes.
 
-pub mod http;
+pub mod client;
+pub mod live;
+pub mod snapshot;
+pub mod store;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testserver;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +28,8 @@ pub struct Snapshot {
     pub retrieved_at: String,
     /// `mirror:<path>` or the URL.
     pub origin: String,
+    /// `mirror`, `downloaded`, `not_modified`, `offline_cache` or `last_good`.
+    pub outcome: &'static str,
 }
 
 impl Snapshot {
@@ -30,6 +39,7 @@ impl Snapshot {
             bytes,
             retrieved_at: now_rfc3339(),
             origin,
+            outcome: "mirror",
         }
     }
 }
@@ -39,6 +49,13 @@ pub trait Fetcher {
     fn fetch(&self, spec: &SourceSpec, file: &FileSpec) -> Result<Snapshot, FetchError>;
     /// One line for the run record (`mirror ../data`, `live (cache output/cache)`).
     fn describe(&self) -> String;
+    /// The last snapshot of this file that parsed well, with its record count (the
+    /// fallback when a fetch or a parse fails, or a source shrinks suspiciously).
+    fn last_good(&self, _spec: &SourceSpec, _file: &FileSpec) -> Option<(Snapshot, u64)> {
+        None
+    }
+    /// Records that a snapshot parsed well into `count` entries.
+    fn mark_good(&self, _spec: &SourceSpec, _file: &FileSpec, _sha256: &str, _count: u64) {}
 }
 
 /// Reads `<root>/<source-id>/<file>`; never touches the network.

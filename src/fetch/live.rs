@@ -1,0 +1,164 @@
+//! Live fetching for the build: a catalog file → a [`Snapshot`] through the one polite HTTP
+//! client (`client`) and the content-addressed snapshot store (`store`): conditional
+//! requests with the stored validators (a 304 reuses the snapshot), `--refresh`, `--offline`,
+//! per-host rate limits from the catalog, URL overrides for one run, and the last good
+//! snapshot of a file for the fallback.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use super::client::{ClientConfig, FetchRequest, HostLimits, HttpClient};
+use super::snapshot::{FetchMode, FetchOutcome, fetch_snapshot};
+use super::store::SnapshotStore;
+use super::{Fetcher, Snapshot};
+use crate::catalog::{FileSpec, SourceSpec};
+use crate::error::FetchError;
+
+pub struct LiveFetcher {
+    client: HttpClient,
+    store: SnapshotStore,
+    mode: FetchMode,
+    cache_dir: PathBuf,
+    /// `<source-id>` or `<source-id>/<file>` → URL, for this run only.
+    overrides: HashMap<String, String>,
+}
+
+fn host_of(url: &str) -> Option<String> {
+    reqwest::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+}
+
+impl LiveFetcher {
+    pub fn new(
+        cache_dir: PathBuf,
+        mode: FetchMode,
+        contact: &str,
+        overrides: HashMap<String, String>,
+        specs: &[SourceSpec],
+        max_retries: u32,
+    ) -> Result<LiveFetcher, FetchError> {
+        let setup = |message: String| FetchError::Http {
+            source_id: String::new(),
+            url: String::new(),
+            message,
+        };
+        let mut config = ClientConfig::new(contact);
+        config.max_retries = max_retries;
+        let client = HttpClient::new(config).map_err(|e| setup(e.to_string()))?;
+        let store = SnapshotStore::open(cache_dir.clone()).map_err(|e| setup(e.to_string()))?;
+        let fetcher = LiveFetcher {
+            client,
+            store,
+            mode,
+            cache_dir,
+            overrides,
+        };
+        for spec in specs {
+            let Some(per_minute) = spec.requests_per_minute else {
+                continue;
+            };
+            for file in &spec.files {
+                if let Some(host) = fetcher.url_for(spec, file).as_deref().and_then(host_of) {
+                    fetcher
+                        .client
+                        .set_host_limits(&host, HostLimits::per_minute(per_minute));
+                }
+            }
+        }
+        Ok(fetcher)
+    }
+
+    /// The URL of a file for this run: an override, else the catalog's.
+    pub fn url_for(&self, spec: &SourceSpec, file: &FileSpec) -> Option<String> {
+        self.overrides
+            .get(&format!("{}/{}", spec.id, file.name))
+            .or_else(|| self.overrides.get(&spec.id))
+            .cloned()
+            .or_else(|| file.url.clone())
+    }
+
+    /// Removes old snapshots, keeping the `keep` most recent per file and every last good one.
+    pub fn gc(&self, keep: usize) -> Result<(usize, u64), FetchError> {
+        let report = self.store.gc(keep).map_err(|e| FetchError::Io {
+            source_id: String::new(),
+            path: self.cache_dir.clone(),
+            err: std::io::Error::other(e.to_string()),
+        })?;
+        Ok((
+            report.removed.len(),
+            report.removed.iter().map(|r| r.bytes).sum(),
+        ))
+    }
+}
+
+impl Fetcher for LiveFetcher {
+    fn fetch(&self, spec: &SourceSpec, file: &FileSpec) -> Result<Snapshot, FetchError> {
+        let url = match (self.url_for(spec, file), self.mode) {
+            (Some(u), _) => u,
+            (None, FetchMode::Offline) => String::from("offline:"),
+            (None, _) => {
+                return Err(FetchError::NoUrl {
+                    source_id: spec.id.clone(),
+                    file: file.name.clone(),
+                });
+            }
+        };
+        let request = FetchRequest::get(&url);
+        let fetched = fetch_snapshot(
+            &self.client,
+            &self.store,
+            &spec.id,
+            &file.name,
+            &request,
+            self.mode,
+        )
+        .map_err(|e| FetchError::Http {
+            source_id: spec.id.clone(),
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(Snapshot {
+            sha256: fetched.sha256,
+            bytes: fetched.bytes,
+            retrieved_at: fetched.meta.fetched_at.clone(),
+            origin: fetched.meta.url.clone(),
+            outcome: match fetched.outcome {
+                FetchOutcome::Downloaded => "downloaded",
+                FetchOutcome::NotModified => "not_modified",
+                FetchOutcome::FromCacheOffline => "offline_cache",
+            },
+        })
+    }
+
+    fn last_good(&self, spec: &SourceSpec, file: &FileSpec) -> Option<(Snapshot, u64)> {
+        let good = self.store.last_good(&spec.id, &file.name).ok()??;
+        let bytes = self.store.read(&spec.id, &good.sha256).ok()?;
+        let meta = self.store.meta(&spec.id, &good.sha256).ok();
+        Some((
+            Snapshot {
+                sha256: good.sha256.clone(),
+                bytes,
+                retrieved_at: meta
+                    .as_ref()
+                    .map_or(good.marked_at.clone(), |m| m.fetched_at.clone()),
+                origin: meta.map_or_else(String::new, |m| m.url),
+                outcome: "last_good",
+            },
+            good.record_count,
+        ))
+    }
+
+    fn mark_good(&self, spec: &SourceSpec, file: &FileSpec, sha256: &str, count: u64) {
+        let _ = self.store.mark_good(&spec.id, &file.name, sha256, count);
+    }
+
+    fn describe(&self) -> String {
+        let mode = match self.mode {
+            FetchMode::Normal => "live",
+            FetchMode::Refresh => "live, refresh",
+            FetchMode::Offline => "offline, snapshot cache only",
+        };
+        format!("{mode} (snapshot cache {})", self.cache_dir.display())
+    }
+}
