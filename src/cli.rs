@@ -69,6 +69,34 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         retries: u32,
     },
+    /// Extract OSM elements matching tag filters from a .osm.pbf to GeoJSON (polygons for
+    /// closed ways and multipolygons, points for nodes).
+    OsmExtract {
+        input: PathBuf,
+        /// KEY or KEY=VALUE (repeatable, OR-ed).
+        #[arg(long = "tag", required = true)]
+        tags: Vec<String>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Worker threads (0 = one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// For every point of a GeoJSON file, the Etalab cadastral parcel that contains it
+    /// (id and contenance, empty when none), in input order.
+    JoinParcels {
+        #[arg(long)]
+        parcels: PathBuf,
+        #[arg(long)]
+        points: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Cap on the decompressed size of a gzipped parcel file, bytes.
+        #[arg(long)]
+        max_decompressed_bytes: Option<u64>,
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
     /// Snapshot cache maintenance.
     Cache {
         #[command(subcommand)]
@@ -327,6 +355,44 @@ pub fn run() -> anyhow::Result<ExitCode> {
             } else {
                 ExitCode::from(1)
             })
+        }
+        Command::OsmExtract {
+            input,
+            tags,
+            out,
+            threads,
+        } => {
+            let args = dcinv::osm::extract::ExtractArgs {
+                input,
+                tags,
+                out,
+                threads,
+            };
+            dcinv::osm::extract::run_extract(&args, &mut std::io::stderr())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::JoinParcels {
+            parcels,
+            points,
+            out,
+            max_decompressed_bytes,
+            threads,
+        } => {
+            let mut args: Vec<String> = vec![
+                "--parcels".into(),
+                parcels.display().to_string(),
+                "--points".into(),
+                points.display().to_string(),
+                "--out".into(),
+                out.display().to_string(),
+                "--threads".into(),
+                threads.to_string(),
+            ];
+            if let Some(n) = max_decompressed_bytes {
+                args.extend(["--max-decompressed-bytes".into(), n.to_string()]);
+            }
+            dcinv::cadastre::cli::run_join_parcels(&args)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Cache {
             command: CacheCommand::Gc { keep, cache },

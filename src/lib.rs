@@ -4,6 +4,7 @@
 #![recursion_limit = "256"] // the json! literal of a facility feature is large
 
 pub mod adapters;
+pub mod cadastre;
 pub mod catalog;
 pub mod changes;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod export;
 pub mod fetch;
 pub mod geo;
 pub mod model;
+pub mod osm;
 pub mod pipeline;
 pub mod reconcile;
 pub mod store;

@@ -151,6 +151,8 @@ pub enum SurfaceKind {
     FloorArea,
     /// Land / site area.
     SiteArea,
+    /// Ground footprint of the building outline (one floor).
+    Footprint,
     /// The source does not say.
     Unspecified,
 }

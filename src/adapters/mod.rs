@@ -11,6 +11,7 @@ pub mod fields;
 pub mod geojson_points;
 pub mod json_entries;
 pub mod mapped;
+pub mod overpass;
 
 use crate::catalog::{FileSpec, Mapping, SourceSpec};
 use crate::error::ParseError;
@@ -72,6 +73,7 @@ static REGISTRY: &[&dyn Adapter] = &[
     &enedis::EnedisHistory,
     &disclosures::DisclosureFacts,
     &admin::AdminBoundaries,
+    &overpass::Overpass,
 ];
 
 pub fn find(name: &str) -> Option<&'static dyn Adapter> {

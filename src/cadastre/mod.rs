@@ -1,0 +1,36 @@
+//! Cadastral parcels: Etalab `cadastre-<insee>-parcelles.json[.gz]` files in → parcels,
+//! point-in-parcel and footprint-overlap joins, and the `join-parcels` CSV out.
+//!
+//! - `read`: streaming reader (plain or gzip by magic bytes, capped, feature by feature) →
+//!   [`Parcel`]s and counted issues (`issues`).
+//! - `join`: [`ParcelIndex`] (R-tree; point → smallest containing parcel; footprint → parcels
+//!   overlapped by more than a share, in m²) and [`join_parcels`] (points → CSV, streaming).
+//! - `cli`: the `join-parcels` arguments.
+//! - private: `source` (open, gzip, cap), `split` (stream → feature batches), `feature`
+//!   (feature JSON → flat geometry and properties).
+
+pub mod cli;
+pub mod error;
+mod feature;
+pub mod issues;
+pub mod join;
+pub mod read;
+mod source;
+mod split;
+
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+pub use cli::{JOIN_USAGE, JoinArgs, parse_join_args, run_join_parcels};
+pub use error::CadastreError;
+pub use issues::{IssueCode, IssueCounts, ParcelIssue};
+pub use join::{
+    DEFAULT_MIN_OVERLAP_SHARE, InputPoint, JoinOptions, JoinStats, ParcelIndex, ParcelOverlap,
+    PointMatch, contains_inclusive, geodesic_area_m2, join_parcels, match_points, read_points,
+};
+pub use read::{
+    DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_FEATURE_BYTES, Parcel, ParcelReader, ReadOptions,
+    ReadOutcome, ScanOutcome, read_parcels, scan_parcels,
+};
