@@ -6,7 +6,7 @@ OUT ?= output
 MIRROR ?=
 DCINV = target/release/dcinv
 
-.PHONY: inventory test lint fmt build sources clean eval bench
+.PHONY: inventory test lint fmt build sources clean eval bench bench-smoke
 
 build:
 	$(CARGO) build --release --locked
@@ -26,9 +26,17 @@ endif
 eval: build
 	$(DCINV) eval-links tests/labels/links_93_13_91.csv --inventory $(OUT)/inventory.gpkg
 
-# Side-by-side benchmarks against peer tools (installs them in bench/.venv).
+# Side-by-side benchmarks against peer tools (each installs its peers in a .venv beside it):
+# reconciliation vs Splink, parcel joins vs GeoPandas/DuckDB/ogr2ogr, OSM extraction vs
+# osmium/pyosmium. `make bench-smoke` runs the tiny agreement checks that CI runs.
 bench: build
 	bench/run.sh
+	bash bench/cadastre/run.sh
+	bash bench/osm/run.sh
+
+bench-smoke: build
+	bash bench/cadastre/run.sh --smoke
+	bash bench/osm/run.sh --smoke
 
 sources: build
 	$(DCINV) sources
