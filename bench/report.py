@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sys
+import time
 
 TOOLS = ["dcinv", "splink"]
 
@@ -46,6 +47,8 @@ def parse_time(path):
 def status_of(t, log):
     if t is None:
         return "not run"
+    if "wall" not in t:
+        return "not finished"
     if t.get("exit") == 0 and not t.get("signal"):
         return "ok"
     if t.get("exit") == 124:
@@ -67,7 +70,9 @@ def main(argv):
     for n in sizes:
         g = parse_time(os.path.join(out_dir, f"gen_{n}.time"))
         if g and "wall" in g:
-            notes.append(f"- generator {n:,}: {g['wall']:.1f} s wall, "
+            date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(
+                os.path.getmtime(os.path.join(out_dir, f"gen_{n}.time"))))
+            notes.append(f"- generator {n:,} (run of {date}): {g['wall']:.1f} s wall, "
                          f"{g.get('rss_mb', 0):.0f} MB peak RSS")
         for tool in TOOLS:
             t = parse_time(os.path.join(out_dir, f"{tool}_{n}.time"))
@@ -84,6 +89,8 @@ def main(argv):
                          score.get("recall"), score.get("f1")))
             summary = [ln for ln in log.splitlines()
                        if ln.startswith(("linked ", "splink: ", "memory allocation"))]
+            if status.startswith("timeout") and tool == "splink" and not summary:
+                summary = ["stopped before the end (see the log for the last stage reached)"]
             if summary:
                 notes.append(f"- {tool} {n:,}: {summary[-1].strip()}")
     lines = [

@@ -65,7 +65,7 @@ for n in "${SIZES[@]}"; do
     rec="$OUT/records_$n.csv"
     log "generating $n records (seed $SEED)"
     /usr/bin/time -v -o "$OUT/gen_$n.time" python3 "$BENCH/gen_records.py" "$n" "$SEED" "$rec"
-    rm -f "$OUT"/{dcinv,splink}_"$n".{csv,score.json}
+    rm -f "$OUT"/{dcinv,splink}_"$n".{csv,score.json,time,log}
 
     log "dcinv link-csv on $n records"
     measure "dcinv_$n" "$DCINV" link-csv "$rec" --out "$OUT/dcinv_$n.csv"
@@ -74,7 +74,9 @@ for n in "${SIZES[@]}"; do
     rm -rf "$OUT/.duckdb_tmp"
 
     for tool in dcinv splink; do
-        if grep -q "Exit status: 0" "$OUT/${tool}_$n.time" && [ -f "$OUT/${tool}_$n.csv" ]; then
+        if grep -q "Exit status: 0" "$OUT/${tool}_$n.time" \
+            && ! grep -q "terminated by signal" "$OUT/${tool}_$n.time" \
+            && [ -f "$OUT/${tool}_$n.csv" ]; then
             python3 "$BENCH/score.py" "$rec" "$OUT/${tool}_$n.csv" --json \
                 >"$OUT/${tool}_$n.score.json"
         fi
@@ -87,9 +89,13 @@ done
     echo
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $((MEM_TOTAL_KB / 1024 / 1024)) GiB memory"
-    echo "- dcinv: $("$DCINV" --version 2>/dev/null || echo '?'); Splink $("$PY" -c 'import splink; print(splink.__version__)'), DuckDB $("$PY" -c 'import duckdb; print(duckdb.__version__)')"
+    echo "- dcinv: $("$DCINV" --version 2>/dev/null || echo '?'); $("$PY" -c 'from importlib.metadata import version as v; print(f"Splink {v(\"splink\")}, DuckDB {v(\"duckdb\")}")')"
     echo "- generator seed $SEED; per-run limits: ${TIMEOUT} s wall, address space $((MEM_KB / 1024)) MiB; Splink threshold 0.9"
     echo
-    python3 "$BENCH/report.py" "$OUT" "${SIZES[@]}"
+    # Every size measured in out/ (this run's and earlier ones'), smallest first.
+    python3 "$BENCH/report.py" "$OUT" $(
+        { printf '%s\n' "${SIZES[@]}"; ls "$OUT" | sed -n 's/^dcinv_\([0-9]*\)\.time$/\1/p'; } \
+            | sort -n -u
+    )
 } >"$OUT/results.md"
 cat "$OUT/results.md"

@@ -176,6 +176,7 @@ def main(argv):
         block_on("commune", "address")
     )
     train_s = time.perf_counter() - t0
+    print(f"splink: training done in {train_s:.2f}s (load {load_s:.2f}s)", file=sys.stderr)
 
     t0 = time.perf_counter()
     pred = linker.inference.predict(threshold_match_probability=THRESHOLD)

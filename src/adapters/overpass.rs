@@ -63,8 +63,11 @@ impl Adapter for Overpass {
         let filter = DataCentreFilter::new(false);
         for f in features {
             let element = format!("{}/{}", f.osm_type.as_str(), f.id);
-            let tags: Vec<(&str, &str)> =
-                f.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let tags: Vec<(&str, &str)> = f
+                .tags
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let tag = |k: &str| {
                 tags.iter()
                     .find(|(key, _)| *key == k)
@@ -77,12 +80,15 @@ impl Adapter for Overpass {
                     IssueAction::Dropped,
                     &element,
                     None,
-                    "not tagged as a data centre (telephone exchanges are not data centres)"
-                        .into(),
+                    "not tagged as a data centre (telephone exchanges are not data centres)".into(),
                 ));
                 continue;
             };
-            let mut r = Record::new(&input.spec.id, &element, input.provenance_at(element.clone()));
+            let mut r = Record::new(
+                &input.spec.id,
+                &element,
+                input.provenance_at(element.clone()),
+            );
             r.osm_ref = Some(element.clone());
             r.name = tag("name");
             r.operator = tag("operator");
@@ -163,7 +169,11 @@ impl Adapter for Overpass {
                     Some((value, unit)) => r.powers.push(PowerFact {
                         value,
                         unit,
-                        kind: if unit == "MVA" { PowerKind::GridMva } else { kind },
+                        kind: if unit == "MVA" {
+                            PowerKind::GridMva
+                        } else {
+                            kind
+                        },
                         kind_text: Some(key.into()),
                         field: key.into(),
                     }),
@@ -200,13 +210,21 @@ mod tests {
         .unwrap();
         let out = Overpass.parse(&input(&s, &bytes)).unwrap();
         assert!(!out.records.is_empty());
+        assert!(out.records.iter().any(|r| {
+            r.surfaces
+                .iter()
+                .any(|f| f.kind == SurfaceKind::Footprint && f.value_m2 > 0.0)
+        }));
         assert!(
             out.records
                 .iter()
-                .any(|r| r.surfaces.iter().any(|f| f.kind == SurfaceKind::Footprint && f.value_m2 > 0.0))
+                .any(|r| r.status == Status::UnderConstruction)
         );
-        assert!(out.records.iter().any(|r| r.status == Status::UnderConstruction));
-        assert!(out.issues.iter().any(|i| i.code == issue_codes::NOT_A_DATA_CENTRE));
+        assert!(
+            out.issues
+                .iter()
+                .any(|i| i.code == issue_codes::NOT_A_DATA_CENTRE)
+        );
         let dropped = out
             .issues
             .iter()
