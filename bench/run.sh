@@ -3,7 +3,7 @@
 #
 #   bench/run.sh [SIZES...]        default: 10000 100000 1000000
 #
-# Environment: SEED (generator seed, default 1), BENCH_TIMEOUT (seconds per tool run,
+# Environment: REPORT_ONLY=1 (only rewrite out/results.md from out/), SEED (generator seed, default 1), BENCH_TIMEOUT (seconds per tool run,
 # default 2400 = 40 min), BENCH_MEM_KB (address-space cap per tool run, default the
 # machine's memory less 1 GiB), BENCH_INVENTORY (inventory.gpkg used as templates).
 # Writes bench/out/records_N.csv, <tool>_N.{csv,log,time,score.json} and results.md.
@@ -61,7 +61,9 @@ measure() { # measure NAME CMD...
     return 0
 }
 
-for n in "${SIZES[@]}"; do
+# REPORT_ONLY=1 rewrites out/results.md from what out/ holds, without running anything.
+[ "${REPORT_ONLY:-}" = 1 ] && RUN_SIZES=() || RUN_SIZES=("${SIZES[@]}")
+for n in "${RUN_SIZES[@]}"; do
     rec="$OUT/records_$n.csv"
     log "generating $n records (seed $SEED)"
     /usr/bin/time -v -o "$OUT/gen_$n.time" python3 "$BENCH/gen_records.py" "$n" "$SEED" "$rec"
@@ -87,9 +89,9 @@ done
 {
     echo "# Record-linkage benchmark results"
     echo
-    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- written: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $((MEM_TOTAL_KB / 1024 / 1024)) GiB memory"
-    echo "- dcinv: $("$DCINV" --version 2>/dev/null || echo '?'); $("$PY" -c 'from importlib.metadata import version as v; print(f"Splink {v(\"splink\")}, DuckDB {v(\"duckdb\")}")')"
+    echo "- dcinv: $("$DCINV" --version 2>/dev/null || echo '?'); $("$PY" -c 'from importlib.metadata import version as v; print("Splink " + v("splink") + ", DuckDB " + v("duckdb"))')"
     echo "- generator seed $SEED; per-run limits: ${TIMEOUT} s wall, address space $((MEM_KB / 1024)) MiB; Splink threshold 0.9"
     echo
     # Every size measured in out/ (this run's and earlier ones'), smallest first.
