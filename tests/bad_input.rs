@@ -189,34 +189,8 @@ fn serve(root: std::path::PathBuf) -> String {
 fn live_build_downloads_into_the_snapshot_cache() {
     let base = serve(common::mirror());
     let dir = tempfile::tempdir().unwrap();
-    let catalog = dir.path().join("sources");
-    std::fs::create_dir_all(&catalog).unwrap();
     // The repository catalog with every file given a URL on the local test server.
-    for f in std::fs::read_dir(common::catalog()).unwrap() {
-        let f = f.unwrap();
-        let id = f.path().file_stem().unwrap().to_string_lossy().to_string();
-        let text = std::fs::read_to_string(f.path()).unwrap();
-        let mut out = String::new();
-        let mut in_files = false;
-        for line in text.lines() {
-            if line.starts_with('[') {
-                in_files = line == "[[files]]";
-            }
-            if line.starts_with("url = ") {
-                continue;
-            }
-            out.push_str(line);
-            out.push('\n');
-            if in_files
-                && let Some(name) = line
-                    .strip_prefix("name = \"")
-                    .and_then(|l| l.strip_suffix('"'))
-            {
-                out.push_str(&format!("url = \"{base}/{id}/{name}\"\n"));
-            }
-        }
-        std::fs::write(catalog.join(f.file_name()), out).unwrap();
-    }
+    let catalog = common::live_catalog(dir.path(), &base);
     // One file is missing on the server: that source fails, the others build.
     let text = std::fs::read_to_string(catalog.join("peeringdb-dx.toml")).unwrap();
     std::fs::write(

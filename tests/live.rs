@@ -83,38 +83,6 @@ fn serve(root: PathBuf) -> (String, Log, Arc<AtomicUsize>) {
     (format!("http://{addr}"), log, count)
 }
 
-/// The repository catalog with every file served by `base`.
-fn live_catalog(dir: &Path, base: &str) -> PathBuf {
-    let catalog = dir.join("sources");
-    std::fs::create_dir_all(&catalog).unwrap();
-    for f in std::fs::read_dir(common::catalog()).unwrap() {
-        let f = f.unwrap();
-        let id = f.path().file_stem().unwrap().to_string_lossy().to_string();
-        let text = std::fs::read_to_string(f.path()).unwrap();
-        let mut out = String::new();
-        let mut in_files = false;
-        for line in text.lines() {
-            if line.starts_with('[') {
-                in_files = line == "[[files]]";
-            }
-            if line.starts_with("url = ") {
-                continue;
-            }
-            out.push_str(line);
-            out.push('\n');
-            if in_files
-                && let Some(name) = line
-                    .strip_prefix("name = \"")
-                    .and_then(|l| l.strip_suffix('"'))
-            {
-                out.push_str(&format!("url = \"{base}/{id}/{name}\"\n"));
-            }
-        }
-        std::fs::write(catalog.join(f.file_name()), out).unwrap();
-    }
-    catalog
-}
-
 fn build(catalog: &Path, out: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dcinv"))
         .arg("--catalog")
@@ -141,7 +109,7 @@ fn facility_ids(out: &Path) -> Vec<String> {
 fn unchanged_rebuild_uses_304s_and_parses_nothing() {
     let (base, log, _) = serve(common::mirror());
     let dir = tempfile::tempdir().unwrap();
-    let catalog = live_catalog(dir.path(), &base);
+    let catalog = common::live_catalog(dir.path(), &base);
     let out = dir.path().join("out");
     let first = build(&catalog, &out, &[]);
     assert_eq!(
@@ -173,7 +141,7 @@ fn unchanged_rebuild_uses_304s_and_parses_nothing() {
 fn a_failing_source_falls_back_to_its_last_good_snapshot() {
     let (base, _, _) = serve(common::mirror());
     let dir = tempfile::tempdir().unwrap();
-    let catalog = live_catalog(dir.path(), &base);
+    let catalog = common::live_catalog(dir.path(), &base);
     let out = dir.path().join("out");
     assert_eq!(build(&catalog, &out, &[]).status.code(), Some(0));
     let ids = facility_ids(&out);
@@ -201,7 +169,7 @@ fn a_source_that_shrinks_suspiciously_is_not_trusted() {
     let mirror = dir.path().join("mirror");
     common::copy_mirror(&mirror);
     let (base, _, _) = serve(mirror.clone());
-    let catalog = live_catalog(dir.path(), &base);
+    let catalog = common::live_catalog(dir.path(), &base);
     let out = dir.path().join("out");
     assert_eq!(build(&catalog, &out, &[]).status.code(), Some(0));
     let ids = facility_ids(&out);

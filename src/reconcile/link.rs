@@ -570,6 +570,42 @@ pub fn cluster(
     (0..n as u32).map(|i| uf.find(i)).collect()
 }
 
+/// The cluster nearest to record `i` among the `eligible` records of the neighbouring grid
+/// cells (distance to its nearest member), when it is within `max_d` metres and the next
+/// cluster is at least `margin` times as far; ties broken by key.
+fn clearly_nearest(
+    records: &[LinkRecord],
+    roots: &[u32],
+    grid: &HashMap<(i32, i32), Vec<usize>>,
+    i: usize,
+    max_d: f64,
+    margin: f64,
+    eligible: impl Fn(usize) -> bool,
+) -> Option<(u32, f64)> {
+    let p = records[i].point?;
+    let (cy, cx) = cell(p);
+    let mut nearest: HashMap<u32, f64> = HashMap::new();
+    for dy in -1..=1 {
+        for dx in -1..=1 {
+            for &j in grid.get(&(cy + dy, cx + dx)).into_iter().flatten() {
+                if roots[j] == roots[i] || !eligible(j) {
+                    continue;
+                }
+                let Some(q) = records[j].point else { continue };
+                let e = nearest.entry(roots[j]).or_insert(f64::INFINITY);
+                *e = e.min(haversine_m(p, q));
+            }
+        }
+    }
+    let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
+    by_distance.sort_by(|x, y| {
+        x.1.total_cmp(&y.1)
+            .then(records[x.0 as usize].key.cmp(&records[y.0 as usize].key))
+    });
+    let &(root, d) = by_distance.first()?;
+    (d <= max_d && by_distance.get(1).is_none_or(|(_, d2)| *d2 >= margin * d)).then_some((root, d))
+}
+
 /// How an orphan joined a site.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Attachment {
@@ -642,35 +678,17 @@ pub fn attach_orphans(
         {
             continue;
         }
-        let Some(p) = r.point else { continue };
-        let (cy, cx) = cell(p);
-        let mut nearest: HashMap<u32, f64> = HashMap::new();
-        for dy in -1..=1 {
-            for dx in -1..=1 {
-                for &j in anon_grid.get(&(cy + dy, cx + dx)).into_iter().flatten() {
-                    if roots[j] == roots[i]
-                        || records[j].source == r.source
-                        || identified_root[roots[j] as usize]
-                    {
-                        continue;
-                    }
-                    let Some(q) = records[j].point else { continue };
-                    let e = nearest.entry(roots[j]).or_insert(f64::INFINITY);
-                    *e = e.min(haversine_m(p, q));
-                }
-            }
-        }
-        let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
-        by_distance.sort_by(|x, y| {
-            x.1.total_cmp(&y.1)
-                .then(records[x.0 as usize].key.cmp(&records[y.0 as usize].key))
-        });
-        if let Some(&(root, d)) = by_distance.first()
-            && d <= params.attach_building_m
-            && by_distance
-                .get(1)
-                .is_none_or(|(_, d2)| *d2 >= params.attach_margin * d)
-        {
+        let eligible =
+            |j: usize| records[j].source != r.source && !identified_root[roots[j] as usize];
+        if let Some((root, d)) = clearly_nearest(
+            records,
+            roots,
+            &anon_grid,
+            i,
+            params.attach_building_m,
+            params.attach_margin,
+            eligible,
+        ) {
             move_to(
                 i,
                 root,
@@ -691,38 +709,21 @@ pub fn attach_orphans(
             PointPrecision::Address => params.attach_m,
             _ => continue,
         };
-        let Some(p) = r.point else { continue };
-        let (cy, cx) = cell(p);
-        let mut nearest: HashMap<u32, f64> = HashMap::new();
-        for dy in -1..=1 {
-            for dx in -1..=1 {
-                for &j in grid.get(&(cy + dy, cx + dx)).into_iter().flatten() {
-                    // Only named sites are targets (and competitors): an orphan does not
-                    // make another orphan's site.
-                    if roots[j] == roots[i]
-                        || !identified_root[roots[j] as usize]
-                        || forbidden.contains(&((i as u32).min(j as u32), (i as u32).max(j as u32)))
-                    {
-                        continue;
-                    }
-                    let Some(q) = records[j].point else { continue };
-                    let d = haversine_m(p, q);
-                    let e = nearest.entry(roots[j]).or_insert(f64::INFINITY);
-                    *e = e.min(d);
-                }
-            }
-        }
-        let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
-        by_distance.sort_by(|x, y| {
-            x.1.total_cmp(&y.1)
-                .then(records[x.0 as usize].key.cmp(&records[y.0 as usize].key))
-        });
-        if let Some(&(root, d)) = by_distance.first()
-            && d <= max_d
-            && by_distance
-                .get(1)
-                .is_none_or(|(_, d2)| *d2 >= params.attach_margin * d)
-        {
+        // Only named sites are targets (and competitors): an orphan does not make another
+        // orphan's site.
+        let eligible = |j: usize| {
+            identified_root[roots[j] as usize]
+                && !forbidden.contains(&((i as u32).min(j as u32), (i as u32).max(j as u32)))
+        };
+        if let Some((root, d)) = clearly_nearest(
+            records,
+            roots,
+            &grid,
+            i,
+            max_d,
+            params.attach_margin,
+            eligible,
+        ) {
             move_to(
                 i,
                 root,

@@ -51,3 +51,36 @@ pub fn copy_mirror(dest: &Path) {
         }
     }
 }
+
+/// The repository catalog copied into `dir/sources`, with every file given the URL
+/// `<base>/<source-id>/<file>` (a test server on 127.0.0.1 standing in for the live sources).
+pub fn live_catalog(dir: &Path, base: &str) -> PathBuf {
+    let live = dir.join("sources");
+    std::fs::create_dir_all(&live).unwrap();
+    for f in std::fs::read_dir(catalog()).unwrap() {
+        let f = f.unwrap();
+        let id = f.path().file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(f.path()).unwrap();
+        let mut out = String::new();
+        let mut in_files = false;
+        for line in text.lines() {
+            if line.starts_with('[') {
+                in_files = line == "[[files]]";
+            }
+            if line.starts_with("url = ") {
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+            if in_files
+                && let Some(name) = line
+                    .strip_prefix("name = \"")
+                    .and_then(|l| l.strip_suffix('"'))
+            {
+                out.push_str(&format!("url = \"{base}/{id}/{name}\"\n"));
+            }
+        }
+        std::fs::write(live.join(f.file_name()), out).unwrap();
+    }
+    live
+}
