@@ -183,6 +183,23 @@ fn read(path: &Path) -> Result<Snapshot, StoreError> {
     })
 }
 
+/// The changes of a first build: every facility of `new` is added.
+pub fn first_build(new: &Path) -> Result<Changes, StoreError> {
+    let b = read(new)?;
+    Ok(Changes {
+        current_run: b.run,
+        added: b
+            .facilities
+            .into_iter()
+            .map(|(id, (_, values))| FacilityRef {
+                facility_id: id,
+                name: values.get("name").cloned().flatten(),
+            })
+            .collect(),
+        ..Changes::default()
+    })
+}
+
 /// The changes from `old` to `new`.
 pub fn diff(old: &Path, new: &Path) -> Result<Changes, StoreError> {
     let (a, b) = (read(old)?, read(new)?);

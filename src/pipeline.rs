@@ -407,7 +407,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
 
     // Reconcile, keeping the ids of the previous build in this output folder.
     let bar = progress(opts.quiet, 0, "reconcile");
-    let previous = store::read_previous_links(&opts.out_dir.join(store::GPKG_NAME));
+    let previous = crate::reconcile::explain::read_links(&opts.out_dir.join(store::GPKG_NAME))
+        .unwrap_or_default();
     let tiers = specs.iter().map(|s| (s.id.clone(), s.trust_tier)).collect();
     let id_ranks = specs
         .iter()
@@ -642,11 +643,7 @@ fn write_changes(out: &std::path::Path) -> Result<PathBuf, BuildError> {
     let changes = if old.is_file() {
         crate::changes::diff(&old, &new)?
     } else {
-        let empty = crate::changes::Changes::default();
-        let mut c = crate::changes::diff(&new, &new)?;
-        c.added = read_all_refs(&new);
-        c.previous_run = empty.previous_run;
-        c
+        crate::changes::first_build(&new)?
     };
     let path = out.join(CHANGES_NAME);
     let bytes =
@@ -659,27 +656,6 @@ fn write_changes(out: &std::path::Path) -> Result<PathBuf, BuildError> {
         message: e.to_string(),
     })?;
     Ok(path)
-}
-
-fn read_all_refs(gpkg: &std::path::Path) -> Vec<crate::changes::FacilityRef> {
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(gpkg, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return Vec::new();
-    };
-    let Ok(mut stmt) =
-        conn.prepare("SELECT facility_id, name FROM facilities ORDER BY facility_id")
-    else {
-        return Vec::new();
-    };
-    stmt.query_map([], |r| {
-        Ok(crate::changes::FacilityRef {
-            facility_id: r.get(0)?,
-            name: r.get(1)?,
-        })
-    })
-    .map(|rows| rows.filter_map(Result::ok).collect())
-    .unwrap_or_default()
 }
 
 /// Drops later copies of a record key within a source.

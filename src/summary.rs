@@ -49,12 +49,7 @@ pub fn render(report: &BuildReport) -> String {
         "\nrecords: {}   facilities: {}   campuses: {}   data issues: {}",
         inv.records.len(),
         inv.recon.facilities.len(),
-        inv.recon
-            .facilities
-            .iter()
-            .map(|f| f.campus_id.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len(),
+        inv.recon.campus_count(),
         inv.issues.len()
     );
     let mut by_code: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();

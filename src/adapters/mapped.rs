@@ -425,6 +425,59 @@ fn read_quantity(
     Ok((value > 0.0).then_some(Quantity { value, unit }))
 }
 
+/// The quantity of a power or surface field, when it is an observation: a value that does
+/// not read as a `what` (`power`, `surface`) is reported as `unparsed_quantity`, a value the
+/// source marks as a default as `default_value_not_observed`; both are left out.
+#[allow(clippy::too_many_arguments)]
+fn observed_quantity<T>(
+    input: &FileInput<'_>,
+    q: &QuantityMap,
+    props: &Map<String, Value>,
+    loc: &str,
+    key: &str,
+    issues: &mut Vec<DataIssue>,
+    what: &str,
+    convert: fn(fields::Quantity) -> Option<T>,
+) -> Option<T> {
+    let mut report = |code, message: String| {
+        issues.push(issue(
+            input,
+            code,
+            IssueAction::ValueIgnored,
+            loc,
+            Some(key),
+            message,
+        ));
+    };
+    let parsed = match read_quantity(q, props) {
+        Ok(Some(quantity)) => convert(quantity)
+            .ok_or_else(|| format!("{} {:?}", quantity.value, quantity.unit).to_lowercase()),
+        Ok(None) => return None,
+        Err(text) => Err(text),
+    };
+    let value = match parsed {
+        Ok(v) => v,
+        Err(text) => {
+            report(
+                issue_codes::UNPARSED_QUANTITY,
+                format!("`{}` = `{text}` is not a {what}", q.field),
+            );
+            return None;
+        }
+    };
+    if let Some(why) = not_observed(q, props) {
+        report(
+            issue_codes::DEFAULT_NOT_OBSERVED,
+            format!(
+                "`{}` is a default value ({why}), not ingested as observed",
+                q.field
+            ),
+        );
+        return None;
+    }
+    Some(value)
+}
+
 fn read_power(
     input: &FileInput<'_>,
     q: &QuantityMap,
@@ -433,36 +486,8 @@ fn read_power(
     key: &str,
     issues: &mut Vec<DataIssue>,
 ) -> Option<PowerFact> {
-    let quantity = match read_quantity(q, props) {
-        Ok(Some(v)) => v,
-        Ok(None) => return None,
-        Err(text) => {
-            issues.push(issue(
-                input,
-                issue_codes::UNPARSED_QUANTITY,
-                IssueAction::ValueIgnored,
-                loc,
-                Some(key),
-                format!("`{}` = `{text}` is not a power", q.field),
-            ));
-            return None;
-        }
-    };
-    if let Some(why) = not_observed(q, props) {
-        issues.push(issue(
-            input,
-            issue_codes::DEFAULT_NOT_OBSERVED,
-            IssueAction::ValueIgnored,
-            loc,
-            Some(key),
-            format!(
-                "`{}` = {} is a default value ({why}), not ingested as observed",
-                q.field, quantity.value
-            ),
-        ));
-        return None;
-    }
-    let (value, unit) = fields::to_mw(quantity)?;
+    let (value, unit) =
+        observed_quantity(input, q, props, loc, key, issues, "power", fields::to_mw)?;
     Some(PowerFact {
         value,
         unit,
@@ -484,34 +509,9 @@ fn read_surface(
     key: &str,
     issues: &mut Vec<DataIssue>,
 ) -> Option<SurfaceFact> {
-    let quantity = match read_quantity(q, props) {
-        Ok(Some(v)) => v,
-        Ok(None) => return None,
-        Err(text) => {
-            issues.push(issue(
-                input,
-                issue_codes::UNPARSED_QUANTITY,
-                IssueAction::ValueIgnored,
-                loc,
-                Some(key),
-                format!("`{}` = `{text}` is not a surface", q.field),
-            ));
-            return None;
-        }
-    };
-    if let Some(why) = not_observed(q, props) {
-        issues.push(issue(
-            input,
-            issue_codes::DEFAULT_NOT_OBSERVED,
-            IssueAction::ValueIgnored,
-            loc,
-            Some(key),
-            format!("`{}` is a default value ({why}), not ingested", q.field),
-        ));
-        return None;
-    }
+    let value_m2 = observed_quantity(input, q, props, loc, key, issues, "surface", fields::to_m2)?;
     Some(SurfaceFact {
-        value_m2: fields::to_m2(quantity)?,
+        value_m2,
         kind: surface_kind(&q.kind),
         kind_text: None,
         field: q.field.clone(),

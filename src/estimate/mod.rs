@@ -294,22 +294,27 @@ fn power_evidence(members: &[&LocatedRecord], tiers: &HashMap<String, u8>) -> Op
         })
 }
 
-/// Latest-year measured energy summed over the measured members (GWh).
+/// Measured energy of the latest year any member was measured (GWh), summed over the
+/// members measured that year (addresses whose series stops earlier are left out rather
+/// than mixing years).
 fn measured_energy(members: &[&LocatedRecord]) -> Option<(i32, f64, String)> {
-    let measured: Vec<&&LocatedRecord> = members
+    let year = members
         .iter()
-        .filter(|m| !m.record.energy.is_empty())
-        .collect();
-    let first = measured.first()?;
-    let year = measured
-        .iter()
-        .filter_map(|m| m.record.energy.iter().map(|e| e.year).max())
+        .flat_map(|m| m.record.energy.iter().map(|e| e.year))
         .max()?;
-    let mwh: f64 = measured
+    let in_year: Vec<(&LocatedRecord, f64)> = members
         .iter()
-        .filter_map(|m| m.record.energy.iter().max_by_key(|e| e.year).map(|e| e.mwh))
-        .sum();
-    Some((year, mwh / 1000.0, first.record.record_key.clone()))
+        .filter_map(|m| {
+            m.record
+                .energy
+                .iter()
+                .find(|e| e.year == year)
+                .map(|e| (*m, e.mwh))
+        })
+        .collect();
+    let key = in_year.first()?.0.record.record_key.clone();
+    let mwh: f64 = in_year.iter().map(|(_, v)| v).sum();
+    Some((year, mwh / 1000.0, key))
 }
 
 fn surface(members: &[&LocatedRecord], kinds: &[SurfaceKind]) -> Option<(f64, String)> {

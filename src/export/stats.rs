@@ -155,13 +155,7 @@ pub fn to_json(
         "totals": {
             "facility_count": inv.recon.facilities.len(),
             "record_count": inv.records.len(),
-            "campus_count": inv
-                .recon
-                .facilities
-                .iter()
-                .map(|f| f.campus_id.as_str())
-                .collect::<std::collections::BTreeSet<_>>()
-                .len(),
+            "campus_count": inv.recon.campus_count(),
             "excluded_count": inv.estimates.facilities.iter().filter(|e| e.typology.excluded).count(),
             "metrics": totals(inv),
         },

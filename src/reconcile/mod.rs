@@ -100,6 +100,17 @@ pub struct Reconciliation {
     pub overrides: Vec<OverrideReport>,
 }
 
+impl Reconciliation {
+    /// Distinct campuses (sites): facilities of one operator on one site count once.
+    pub fn campus_count(&self) -> usize {
+        self.facilities
+            .iter()
+            .map(|f| f.campus_id.as_str())
+            .collect::<BTreeSet<_>>()
+            .len()
+    }
+}
+
 /// What reconciliation needs besides the records.
 pub struct ReconcileContext<'a> {
     pub registry: &'a OperatorRegistry,

@@ -742,24 +742,3 @@ fn write_reconciliation(w: &mut GpkgWriter, inv: &Inventory) -> Result<(), gpkg:
     )?;
     Ok(())
 }
-
-/// record key → facility id from an earlier inventory, to keep ids across builds. A missing
-/// or unreadable file gives an empty map (the ids then come from the anchors).
-pub fn read_previous_links(path: &Path) -> std::collections::HashMap<String, String> {
-    let mut map = std::collections::HashMap::new();
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return map;
-    };
-    let Ok(mut stmt) = conn.prepare("SELECT record_key, facility_id FROM source_records") else {
-        return map;
-    };
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)));
-    if let Ok(rows) = rows {
-        for (k, v) in rows.flatten() {
-            map.insert(k, v);
-        }
-    }
-    map
-}
