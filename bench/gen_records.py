@@ -16,6 +16,10 @@ Recipe (see README.md for the rates):
   * base facility = a template facility (operator, name pattern, code prefix, street pool,
     département) moved to a point up to 20 km from the template's point (uniform in the
     disc), 40 % of them drawn from Île-de-France templates;
+  * constant density: the records are spread over ceil(N / 10,000) tiles, each a copy of
+    metropolitan France shifted by whole multiples of 17° of longitude and -12° of latitude
+    (tile 0 is France itself), so 10x more records cover 10x the area instead of making the
+    same area 10x denser (with one tile, N <= 10,000, nothing changes);
   * site codes are renumbered per operator and code prefix (PA5 -> PA17), so two facilities
     of one operator never share a code; names follow the template's pattern (code or number
     substituted, or a place name appended, or the generic name kept as is);
@@ -236,6 +240,21 @@ def fallback_templates():
     return templates, [], [c[1] for c in FALLBACK_CITIES]
 
 
+TILE_RECORDS = 10_000
+
+
+def tile_offsets(n):
+    """(dlon, dlat) of n tiles: France, then copies 17° of longitude apart (19 columns,
+    -153°..+153°) in rows 12° of latitude apart going south (France spans 16° x 11° with its
+    20 km discs, so tiles never overlap and every point keeps |lat| <= 52°, where a 0.015°
+    longitude cell is still wider than 1 km). Ordered by distance from France."""
+    cells = [(c * 17.0, -r * 12.0) for r in range(7) for c in range(-9, 10)]
+    cells.sort(key=lambda o: (abs(o[0]) + abs(o[1]), o))
+    if n > len(cells):
+        sys.exit(f"gen_records: at most {len(cells) * TILE_RECORDS} records (tiles)")
+    return cells[:n]
+
+
 def code_prefix(code):
     c = "".join(ch for ch in code.upper() if ch.isalnum())
     p = ""
@@ -247,8 +266,9 @@ def code_prefix(code):
 
 
 class Generator:
-    def __init__(self, seed, templates, streets, places):
+    def __init__(self, seed, templates, streets, places, tiles=1):
         self.rng = random.Random(seed)
+        self.tiles = tile_offsets(tiles)
         self.idf = [t for t in templates if t["idf"]]
         self.other = [t for t in templates if not t["idf"]] or self.idf
         self.idf = self.idf or self.other
@@ -303,11 +323,12 @@ class Generator:
         dx = r * math.cos(a) / (111320.0 * math.cos(math.radians(y)))
         return x + dx, y + dy
 
-    def commune(self, dept, x, y):
+    def commune(self, dept, x, y, tile):
         cy, cx = math.floor(y / 0.036), math.floor(x / 0.054)
-        return f"{dept}{(cy * 7919 + cx * 104729) % 1000:03d}"
+        code = f"{dept}{(cy * 7919 + cx * 104729) % 1000:03d}"
+        return code if tile == 0 else f"{code}T{tile}"
 
-    def base(self, t, x, y, operator, code, street, name=None):
+    def base(self, t, x, y, operator, code, street, name=None, tile=0):
         rng = self.rng
         fid = self.facility
         self.facility += 1
@@ -321,7 +342,8 @@ class Generator:
             "name": self.make_name(t, code) if name is None else name,
             "address": f"{number} {street}" if has_addr else None,
             "street": street,
-            "commune": self.commune(t["dept"], x, y),
+            "commune": self.commune(t["dept"], x, y, tile),
+            "tile": tile,
             "osm": self.take_osm() if rng.random() < 0.6 else None,
             "pdb": self.take_pdb() if rng.random() < (0.35 if colo else 0.05) else None,
         }
@@ -339,14 +361,17 @@ class Generator:
         rng = self.rng
         while True:
             t = rng.choice(self.idf if rng.random() < 0.4 else self.other)
-            x, y = self.jitter(t["x"], t["y"], 0, 20000)
+            # One tile: no draw, so N <= 10,000 gives the same records as before tiling.
+            tile = rng.randrange(len(self.tiles)) if len(self.tiles) > 1 else 0
+            dx, dy = self.tiles[tile]
+            x, y = self.jitter(t["x"] + dx, t["y"] + dy, 0, 20000)
             operator = t["operator"]
             owner = operator or t["name"]
             prefix = code_prefix(t["codes"][0]) if t["codes"] else None
             code = self.new_code(owner, prefix) if prefix else None
             has_addr = rng.random() < (0.85 if t["has_address"] else 0.55)
             street = rng.choice(self.streets) if has_addr else None
-            f = self.base(t, x, y, operator, code, street)
+            f = self.base(t, x, y, operator, code, street, tile=tile)
             yield f
             if prefix and operator and rng.random() < 0.3:
                 # Campus: the same operator's next buildings a few hundred metres away.
@@ -354,12 +379,12 @@ class Generator:
                     sx, sy = self.jitter(x, y, 100, 600)
                     yield self.base(t, sx, sy, operator, self.new_code(owner, prefix),
                                     street if street and rng.random() < 0.7
-                                    else rng.choice(self.streets))
+                                    else rng.choice(self.streets), tile=tile)
             elif operator and f["name"] and rng.random() < 0.1:
                 # Another building of the same operator under the same generic name.
                 sx, sy = self.jitter(x, y, 300, 3000)
                 yield self.base(t, sx, sy, operator, None, rng.choice(self.streets),
-                                name=f["name"])
+                                name=f["name"], tile=tile)
 
     # --- noisy records ---------------------------------------------------------------
     def noisy_name(self, name):
@@ -481,7 +506,7 @@ def main(argv):
     else:
         templates, streets, places = fallback_templates()
         origin = f"built-in fallback ({len(templates)} templates)"
-    gen = Generator(seed, templates, streets, places)
+    gen = Generator(seed, templates, streets, places, tiles=-(-n // TILE_RECORDS))
     # Records are written grouped by source (as the sources deliver them), each source's
     # records in facility order; keys are `source-number`, so they do not reveal clusters.
     header = ["record_key", "source", "lon", "lat", "precision", "name", "operator", "codes",

@@ -10,6 +10,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use super::link::{self, LinkParams, LinkRecord};
 use super::normalize::{code_key, name_words, operator_key};
 use crate::error::ParseError;
@@ -84,47 +86,75 @@ pub fn read_records(path: &Path) -> Result<Vec<LinkRecord>, ParseError> {
         .collect();
     let mut sources: HashMap<String, u16> = HashMap::new();
     let mut out = Vec::new();
+    // Rows are read in chunks and normalised in parallel, in input order.
+    let mut chunk: Vec<(u16, csv::StringRecord)> = Vec::with_capacity(CHUNK_ROWS);
     let mut row = csv::StringRecord::new();
-    while reader.read_record(&mut row).map_err(err)? {
-        let get = |c: &str| row.get(col[c]).unwrap_or("").trim();
-        let opt = |c: &str| Some(get(c)).filter(|v| !v.is_empty());
-        let n = sources.len() as u16;
-        let source = *sources.entry(get("source").to_string()).or_insert(n);
-        let point = match (get("lon").parse::<f64>(), get("lat").parse::<f64>()) {
-            (Ok(x), Ok(y)) => Some((x, y)),
-            _ => None,
-        };
-        let operator = opt("operator").map(operator_key);
-        let operator_words: Vec<String> = operator
-            .as_deref()
-            .map(|o| o.split('-').map(str::to_string).collect())
-            .unwrap_or_default();
-        let codes: Vec<String> = opt("codes")
-            .map(|c| c.split(';').map(code_key).collect())
-            .unwrap_or_default();
-        let name = opt("name");
-        out.push(LinkRecord {
-            key: get("record_key").to_string(),
-            source,
-            point,
-            precision: if point.is_some() {
-                precision(get("precision"))
-            } else {
-                PointPrecision::None
-            },
-            commune: opt("commune").map(str::to_string),
-            name_words: name.map(name_words).unwrap_or_default(),
-            attachable: name.is_none() && operator.is_none() && codes.is_empty(),
-            operator,
-            operator_words,
-            codes,
-            osm_num: opt("osm_id").and_then(|v| v.parse().ok()),
-            osm_type: None,
-            peeringdb_id: opt("peeringdb_id").and_then(|v| v.parse().ok()),
-            address: opt("address").map(str::to_string),
-        });
+    loop {
+        let more = reader.read_record(&mut row).map_err(err)?;
+        if more {
+            let source_name = row.get(col["source"]).unwrap_or("").trim();
+            let n = sources.len() as u16;
+            let source = match sources.get(source_name) {
+                Some(&s) => s,
+                None => *sources.entry(source_name.to_string()).or_insert(n),
+            };
+            chunk.push((source, row.clone()));
+        }
+        if chunk.len() == CHUNK_ROWS || (!more && !chunk.is_empty()) {
+            out.par_extend(
+                chunk
+                    .par_iter()
+                    .map(|(source, row)| link_record(&col, *source, row)),
+            );
+            chunk.clear();
+        }
+        if !more {
+            break;
+        }
     }
     Ok(out)
+}
+
+/// Rows normalised together (bounds the memory of raw rows held at once).
+const CHUNK_ROWS: usize = 65_536;
+
+/// One CSV row → the matcher's view of it (names, operators and codes normalised).
+fn link_record(col: &HashMap<&str, usize>, source: u16, row: &csv::StringRecord) -> LinkRecord {
+    let get = |c: &str| row.get(col[c]).unwrap_or("").trim();
+    let opt = |c: &str| Some(get(c)).filter(|v| !v.is_empty());
+    let point = match (get("lon").parse::<f64>(), get("lat").parse::<f64>()) {
+        (Ok(x), Ok(y)) => Some((x, y)),
+        _ => None,
+    };
+    let operator = opt("operator").map(operator_key);
+    let operator_words: Vec<String> = operator
+        .as_deref()
+        .map(|o| o.split('-').map(str::to_string).collect())
+        .unwrap_or_default();
+    let codes: Vec<String> = opt("codes")
+        .map(|c| c.split(';').map(code_key).collect())
+        .unwrap_or_default();
+    let name = opt("name");
+    LinkRecord {
+        key: get("record_key").to_string(),
+        source,
+        point,
+        precision: if point.is_some() {
+            precision(get("precision"))
+        } else {
+            PointPrecision::None
+        },
+        commune: opt("commune").map(str::to_string),
+        name_words: name.map(name_words).unwrap_or_default(),
+        attachable: name.is_none() && operator.is_none() && codes.is_empty(),
+        operator,
+        operator_words,
+        codes,
+        osm_num: opt("osm_id").and_then(|v| v.parse().ok()),
+        osm_type: None,
+        peeringdb_id: opt("peeringdb_id").and_then(|v| v.parse().ok()),
+        address: opt("address").map(str::to_string),
+    }
 }
 
 /// Links the records of `input` and writes `record_key,cluster_id` to `output`.
@@ -137,10 +167,15 @@ pub fn link_csv(input: &Path, output: &Path) -> Result<BatchStats, ParseError> {
     let candidates = link::candidates(&records, &params);
     let block_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
+    // Only pairs that clustering acts on are kept: merges and contradictions (the build keeps
+    // every close pair for `pair_scores`; here nothing is written of the others).
     let mut pairs: Vec<link::Pair> = candidates
-        .iter()
+        .par_iter()
         .map(|&(a, b)| link::score(&records, a, b))
+        .filter(|p| link::wants_merge(p, &params) || link::contradicts(&records, p, &params))
         .collect();
+    let candidate_pairs = candidates.len();
+    drop(candidates);
     let score_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut roots = link::cluster(&records, &mut pairs, &[], &HashSet::new(), &params);
@@ -161,7 +196,7 @@ pub fn link_csv(input: &Path, output: &Path) -> Result<BatchStats, ParseError> {
     let clusters = roots.iter().collect::<HashSet<_>>().len();
     Ok(BatchStats {
         records: records.len(),
-        candidate_pairs: candidates.len(),
+        candidate_pairs,
         clusters,
         read_s,
         block_s,

@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use rayon::prelude::*;
+
 use crate::model::PointPrecision;
 
 /// What the matcher needs to know of a record. Strings are already normalised.
@@ -142,12 +144,12 @@ fn cell(p: (f64, f64)) -> (i32, i32) {
     ((p.1 / 0.01).floor() as i32, (p.0 / 0.015).floor() as i32)
 }
 
-/// Candidate pairs (a < b), deduplicated and sorted.
+/// Candidate pairs (a < b), deduplicated and sorted. The grid scan runs in parallel.
 pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)> {
-    let mut pairs: HashSet<(u32, u32)> = HashSet::new();
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
     let mut add = |a: usize, b: usize| {
         if a != b {
-            pairs.insert((a.min(b) as u32, a.max(b) as u32));
+            pairs.push((a.min(b) as u32, a.max(b) as u32));
         }
     };
     // Spatial blocking on a grid.
@@ -166,10 +168,12 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
             (1, params.radius_m)
         }
     };
-    for (i, r) in records.iter().enumerate() {
-        let Some(p) = r.point else { continue };
+    let near = |i: usize| -> Vec<(u32, u32)> {
+        let r = &records[i];
+        let mut found = Vec::new();
+        let Some(p) = r.point else { return found };
         if r.precision == PointPrecision::Commune {
-            continue;
+            return found;
         }
         let (ri, radius_i) = ring(r);
         let (cy, cx) = cell(p);
@@ -187,12 +191,17 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
                     }
                     let Some(q) = other.point else { continue };
                     if haversine_m(p, q) <= radius_i.max(radius_j) {
-                        add(i, j);
+                        found.push((i.min(j) as u32, i.max(j) as u32));
                     }
                 }
             }
         }
-    }
+        found
+    };
+    let spatial: Vec<(u32, u32)> = (0..records.len())
+        .into_par_iter()
+        .flat_map_iter(near)
+        .collect();
     // Commune blocks: a point that only says "somewhere in this commune".
     let mut by_commune: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, r) in records.iter().enumerate() {
@@ -238,8 +247,10 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
             }
         }
     }
-    let mut out: Vec<(u32, u32)> = pairs.into_iter().collect();
-    out.sort_unstable();
+    let mut out = spatial;
+    out.append(&mut pairs);
+    out.par_sort_unstable();
+    out.dedup();
     out
 }
 
@@ -430,17 +441,25 @@ fn identified(r: &LinkRecord) -> bool {
 struct Clusters {
     parent: Vec<u32>,
     members: Vec<Vec<u32>>,
+    /// Per record: the records it must never share a cluster with.
+    contradicts: Vec<Vec<u32>>,
     /// Per root: how many members have a precise point / are identified.
     precise: Vec<u32>,
     identified: Vec<u32>,
 }
 
 impl Clusters {
-    fn new(records: &[LinkRecord]) -> Clusters {
+    fn new(records: &[LinkRecord], contradict: &[(u32, u32)]) -> Clusters {
         let n = records.len();
+        let mut contradicts = vec![Vec::new(); n];
+        for &(a, b) in contradict {
+            contradicts[a as usize].push(b);
+            contradicts[b as usize].push(a);
+        }
         Clusters {
             parent: (0..n as u32).collect(),
             members: (0..n as u32).map(|i| vec![i]).collect(),
+            contradicts,
             precise: records.iter().map(|r| u32::from(precise(r))).collect(),
             identified: records.iter().map(|r| u32::from(identified(r))).collect(),
         }
@@ -455,6 +474,14 @@ impl Clusters {
         x
     }
 
+    /// The root of `x` without path compression (union by size keeps paths short).
+    fn root(&self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            x = self.parent[x as usize];
+        }
+        x
+    }
+
     /// Merges unless a member of one contradicts a member of the other, or the pair would
     /// bridge two sites it is too weak to join.
     fn try_union(
@@ -462,7 +489,7 @@ impl Clusters {
         a: u32,
         b: u32,
         kind: Option<PairKind>,
-        contradict: &HashSet<(u32, u32)>,
+        check_contradictions: bool,
     ) -> Outcome {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
@@ -481,10 +508,13 @@ impl Clusters {
         } else {
             (rb, ra)
         };
-        for &x in &self.members[small as usize] {
-            for &y in &self.members[large as usize] {
-                if contradict.contains(&(x.min(y), x.max(y))) {
-                    return Outcome::Blocked;
+        // Cost: the contradictions of the smaller side, not |small| x |large|.
+        if check_contradictions {
+            for &x in &self.members[small as usize] {
+                for &y in &self.contradicts[x as usize] {
+                    if self.root(y) == large {
+                        return Outcome::Blocked;
+                    }
                 }
             }
         }
@@ -497,6 +527,42 @@ impl Clusters {
     }
 }
 
+/// Whether the pair asks for a merge (a must-link, or a score at or above the threshold).
+pub fn wants_merge(p: &Pair, params: &LinkParams) -> bool {
+    match p.hard {
+        Some(Hard::MustLink(_)) => true,
+        Some(Hard::CannotLink(_)) => false,
+        None => p.total >= params.threshold,
+    }
+}
+
+/// Whether the pair's records must never end in one facility: a hard no, a score below the
+/// contradiction level, or two records of one source without direct evidence (a source
+/// rarely lists one site twice).
+pub fn contradicts(records: &[LinkRecord], p: &Pair, params: &LinkParams) -> bool {
+    let same_source = records[p.a as usize].source == records[p.b as usize].source;
+    matches!(p.hard, Some(Hard::CannotLink(_)))
+        || (p.hard.is_none() && p.total < params.contradiction)
+        || (same_source && p.hard.is_none() && p.total < params.threshold)
+}
+
+/// Each record's position in the order of record keys (ties by index).
+fn key_ranks(records: &[LinkRecord]) -> Vec<u32> {
+    let mut by_key: Vec<u32> = (0..records.len() as u32).collect();
+    by_key.par_sort_by(|&a, &b| records[a as usize].key.cmp(&records[b as usize].key));
+    let mut rank = vec![0u32; records.len()];
+    for (r, &i) in by_key.iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    rank
+}
+
+/// Bits of a float that sort as the float does (`total_cmp` order).
+fn ascending_bits(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
 /// Clusters records: forced merges first (curator overrides), then must-links, then pairs by
 /// decreasing score above the threshold; `forbidden` pairs (curator splits) and contradicting
 /// pairs are never joined. Sets each pair's outcome. Returns the cluster root of each record.
@@ -507,61 +573,48 @@ pub fn cluster(
     forbidden: &HashSet<(u32, u32)>,
     params: &LinkParams,
 ) -> Vec<u32> {
-    let mut contradict: HashSet<(u32, u32)> = forbidden.clone();
+    let mut contradict: Vec<(u32, u32)> = forbidden.iter().copied().collect();
+    contradict.sort_unstable();
     for p in pairs.iter() {
-        let same_source = records[p.a as usize].source == records[p.b as usize].source;
-        // A source rarely lists one site twice: two of its records share a facility only on
-        // direct evidence.
-        if matches!(p.hard, Some(Hard::CannotLink(_)))
-            || (p.hard.is_none() && p.total < params.contradiction)
-            || (same_source && p.hard.is_none() && p.total < params.threshold)
-        {
-            contradict.insert((p.a, p.b));
+        if contradicts(records, p, params) {
+            contradict.push((p.a, p.b));
         }
     }
     let n = records.len();
-    let mut uf = Clusters::new(records);
-    let none = HashSet::new();
+    let mut uf = Clusters::new(records, &contradict);
     for &(a, b) in forced {
-        uf.try_union(a, b, None, &none);
+        uf.try_union(a, b, None, false);
     }
-    let mut order: Vec<usize> = (0..pairs.len()).collect();
-    let rank = |p: &Pair| match p.hard {
-        Some(Hard::MustLink(_)) => 0,
-        _ => 1,
-    };
-    // Ties are broken by the records' keys, so the input order does not matter.
-    let key_pair = |p: &Pair| {
-        let (x, y) = (&records[p.a as usize].key, &records[p.b as usize].key);
-        if x <= y { (x, y) } else { (y, x) }
-    };
-    // Best first: must-links, then score, then the closer pair, then keys.
-    order.sort_by(|&x, &y| {
-        let (p, q) = (&pairs[x], &pairs[y]);
-        rank(p)
-            .cmp(&rank(q))
-            .then(q.total.total_cmp(&p.total))
-            .then(
-                p.distance_m
-                    .unwrap_or(f64::INFINITY)
-                    .total_cmp(&q.distance_m.unwrap_or(f64::INFINITY)),
+    // Best first: must-links, then score, then the closer pair, then the records' keys (so
+    // the input order does not matter). Sorted on precomputed integer keys.
+    let key_rank = key_ranks(records);
+    let mut order: Vec<(u8, u64, u64, u32, u32, u32)> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let (x, y) = (key_rank[p.a as usize], key_rank[p.b as usize]);
+            (
+                u8::from(!matches!(p.hard, Some(Hard::MustLink(_)))),
+                ascending_bits(-p.total),
+                ascending_bits(p.distance_m.unwrap_or(f64::INFINITY)),
+                x.min(y),
+                x.max(y),
+                i as u32,
             )
-            .then(key_pair(p).cmp(&key_pair(q)))
-    });
-    for i in order {
+        })
+        .collect();
+    order.par_sort_unstable();
+    for (.., i) in order {
+        let i = i as usize;
         let p = &pairs[i];
-        let wanted = match p.hard {
-            Some(Hard::MustLink(_)) => true,
-            Some(Hard::CannotLink(_)) => false,
-            None => p.total >= params.threshold,
-        };
+        let wanted = wants_merge(p, params);
         let anonymous = records[p.a as usize].attachable || records[p.b as usize].attachable;
         let distance_only = pair_kind(records, p).distance_only;
         let outcome = if wanted && anonymous && distance_only {
             Outcome::Deferred
         } else if wanted {
             let kind = pair_kind(records, p);
-            uf.try_union(p.a, p.b, Some(kind), &contradict)
+            uf.try_union(p.a, p.b, Some(kind), true)
         } else {
             Outcome::Rejected
         };
@@ -638,8 +691,9 @@ pub fn attach_orphans(
             grid.entry(cell(p)).or_default().push(i);
         }
     }
+    let key_rank = key_ranks(records);
     let mut order: Vec<usize> = (0..records.len()).collect();
-    order.sort_by(|a, b| records[*a].key.cmp(&records[*b].key));
+    order.sort_unstable_by_key(|&i| key_rank[i]);
     let mut identified_root = vec![false; records.len()];
     for (i, r) in records.iter().enumerate() {
         if identified(r) {
@@ -734,6 +788,17 @@ pub fn attach_orphans(
             );
         }
     }
+    // (3) The sites of each (operator, commune), from precise records (which the loop below
+    // never moves).
+    let mut sites_of: HashMap<(&str, &str), BTreeSet<u32>> = HashMap::new();
+    for (j, o) in records.iter().enumerate() {
+        if let (true, Some(op), Some(commune)) = (precise(o), &o.operator, &o.commune) {
+            sites_of
+                .entry((op.as_str(), commune.as_str()))
+                .or_default()
+                .insert(roots[j]);
+        }
+    }
     for &i in &order {
         let r = &records[i];
         let (Some(op), Some(commune)) = (&r.operator, &r.commune) else {
@@ -742,14 +807,9 @@ pub fn attach_orphans(
         if r.precision != PointPrecision::Commune || size.get(&roots[i]) != Some(&1) {
             continue;
         }
-        let sites: BTreeSet<u32> = records
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| {
-                precise(o) && o.operator.as_ref() == Some(op) && o.commune.as_ref() == Some(commune)
-            })
-            .map(|(j, _)| roots[j])
-            .collect();
+        let Some(sites) = sites_of.get(&(op.as_str(), commune.as_str())) else {
+            continue;
+        };
         if sites.len() == 1
             && let Some(&root) = sites.first()
         {
