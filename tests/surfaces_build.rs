@@ -41,10 +41,15 @@ fn geom(points: &[(f64, f64)]) -> Value {
     )
 }
 
+/// Geodesic area (geo, Karney) of a counter-clockwise outer ring minus counter-clockwise
+/// holes (reversed here to clockwise, as geo wants them).
 fn ring_area(outer: &[(f64, f64)], holes: &[Vec<(f64, f64)>]) -> f64 {
     let line = |r: &[(f64, f64)]| LineString::from(r.to_vec());
-    Polygon::new(line(outer), holes.iter().map(|h| line(h)).collect())
-        .geodesic_area_unsigned()
+    let holes = holes
+        .iter()
+        .map(|h| line(&h.iter().rev().copied().collect::<Vec<_>>()))
+        .collect();
+    Polygon::new(line(outer), holes).geodesic_area_signed()
 }
 
 /// Hall A: 50 × 110 m inside parcel AB0101, 3 levels.
