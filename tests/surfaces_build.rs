@@ -23,13 +23,7 @@ fn ll(x: f64, y: f64) -> (f64, f64) {
 
 /// A closed rectangle ring, counter-clockwise, as lon/lat pairs.
 fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Vec<(f64, f64)> {
-    vec![
-        ll(x0, y0),
-        ll(x1, y0),
-        ll(x1, y1),
-        ll(x0, y1),
-        ll(x0, y0),
-    ]
+    vec![ll(x0, y0), ll(x1, y0), ll(x1, y1), ll(x0, y1), ll(x0, y0)]
 }
 
 fn geom(points: &[(f64, f64)]) -> Value {
@@ -254,10 +248,7 @@ fn facilities_get_their_footprint_and_parcel_surfaces() {
     assert_eq!(b["footprint_source"], "overpass-synthetic:relation/7101");
     assert_eq!(b["floors"], Value::Null);
     assert_eq!(b["floor_area_m2"], Value::Null);
-    assert_eq!(
-        b["parcel_ids"],
-        json!(["93066000AB0101", "93066000AB0103"])
-    );
+    assert_eq!(b["parcel_ids"], json!(["93066000AB0101", "93066000AB0103"]));
     assert_eq!(b["parcel_area_m2"], 28400.0 + 10800.0);
 
     // Edge C: a point, the parcel that holds it; Montreuil D: no parcel file, no parcel.
@@ -320,7 +311,11 @@ fn facilities_get_their_footprint_and_parcel_surfaces() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&info.stdout);
-    assert!(info.status.success(), "{}", String::from_utf8_lossy(&info.stderr));
+    assert!(
+        info.status.success(),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
     for (layer, n) in [("footprints", 2), ("parcels", 4)] {
         let block = text
             .split("Layer name: ")
@@ -337,7 +332,11 @@ fn facilities_get_their_footprint_and_parcel_surfaces() {
         .output()
         .unwrap();
     let sql_text = String::from_utf8_lossy(&sql.stdout);
-    assert!(sql_text.contains("holes (Integer) = 1"), "{sql_text}{}", String::from_utf8_lossy(&sql.stderr));
+    assert!(
+        sql_text.contains("holes (Integer) = 1"),
+        "{sql_text}{}",
+        String::from_utf8_lossy(&sql.stderr)
+    );
     let script = dcinv::store::gpkg::find_validate_gpkg_script()
         .expect("python3-gdal's validate_gpkg.py is installed with GDAL");
     let v = Command::new("/usr/bin/python3")
@@ -350,14 +349,20 @@ fn facilities_get_their_footprint_and_parcel_surfaces() {
         String::from_utf8_lossy(&v.stdout),
         String::from_utf8_lossy(&v.stderr)
     );
-    assert!(v.status.success() && !all.to_lowercase().contains("error"), "{all}");
+    assert!(
+        v.status.success() && !all.to_lowercase().contains("error"),
+        "{all}"
+    );
     let g = Command::new("ogrinfo")
         .args(["-ro", "-al", "-q"])
         .arg(out.join("facilities.geojson"))
         .output()
         .unwrap();
     let gtext = String::from_utf8_lossy(&g.stdout);
-    assert!(g.status.success() && gtext.contains("93066000AB0101"), "{gtext}");
+    assert!(
+        g.status.success() && gtext.contains("93066000AB0101"),
+        "{gtext}"
+    );
 }
 
 #[test]
@@ -385,11 +390,10 @@ fn a_plain_parcel_file_in_the_mirror_gives_the_same_parcels() {
             "93066000AB0105"
         ]
     );
-    assert!(inv
-        .surfaces
-        .parcels
-        .iter()
-        .all(|p| p.source.starts_with("cadastre-etalab/cadastre-93066-parcelles.json@")));
+    assert!(inv.surfaces.parcels.iter().all(|p| {
+        p.source
+            .starts_with("cadastre-etalab/cadastre-93066-parcelles.json@")
+    }));
     assert_eq!(inv.surfaces.communes_wanted, 2);
     assert_eq!(inv.surfaces.communes_missing, 1);
 }

@@ -10,8 +10,8 @@ use super::mapped::issue;
 use super::{Adapter, FileInput, fields};
 use crate::error::ParseError;
 use crate::model::{
-    Footprint, IssueAction, LonLat, ParseOutput, PointPrecision, PowerFact, PowerKind, Record, Status,
-    SurfaceFact, SurfaceKind, issue_codes,
+    Footprint, IssueAction, LonLat, ParseOutput, PointPrecision, PowerFact, PowerKind, Record,
+    Status, SurfaceFact, SurfaceKind, issue_codes,
 };
 use crate::osm::{DataCentreFilter, DcStatus, OsmGeometry, area_m2, parse_overpass_named};
 

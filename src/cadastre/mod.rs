@@ -18,8 +18,8 @@ pub mod issues;
 pub mod join;
 pub mod read;
 mod source;
-pub mod stage;
 mod split;
+pub mod stage;
 
 #[cfg(test)]
 mod proptests;

@@ -426,9 +426,7 @@ pub fn encode_multipolygon(g: &MultiPolygon<f64>, srs_id: i32, envelope: [f64; 4
     let size: usize = g
         .0
         .iter()
-        .map(|p| {
-            9 + ring_bytes(p.exterior()) + p.interiors().iter().map(ring_bytes).sum::<usize>()
-        })
+        .map(|p| 9 + ring_bytes(p.exterior()) + p.interiors().iter().map(ring_bytes).sum::<usize>())
         .sum();
     let mut b = Vec::with_capacity(8 + 32 + 9 + size);
     b.extend_from_slice(&[b'G', b'P', 0, 0x03]);
@@ -634,7 +632,8 @@ mod tests {
             exterior: [(x: 2.0, y: 48.0), (x: 3.0, y: 48.0), (x: 3.0, y: 49.0), (x: 2.0, y: 49.0), (x: 2.0, y: 48.0)],
             interiors: [[(x: 2.4, y: 48.4), (x: 2.4, y: 48.6), (x: 2.6, y: 48.6), (x: 2.6, y: 48.4), (x: 2.4, y: 48.4)]],
         );
-        let second: Polygon<f64> = polygon![(x: 4.0, y: 48.0), (x: 5.0, y: 48.0), (x: 5.0, y: 48.5), (x: 4.0, y: 48.0)];
+        let second: Polygon<f64> =
+            polygon![(x: 4.0, y: 48.0), (x: 5.0, y: 48.0), (x: 5.0, y: 48.5), (x: 4.0, y: 48.0)];
         MultiPolygon::new(vec![outer, second])
     }
 
@@ -750,9 +749,11 @@ mod tests {
         let sql = "SELECT (SELECT count(*) FROM gpkg_spatial_ref_sys) || (SELECT count(*) FROM \
                    gpkg_geometry_columns) || (SELECT count(*) FROM gpkg_extensions)";
         assert_eq!(q::<String>(&c, sql), "322");
-        let sql = "SELECT geometry_type_name FROM gpkg_geometry_columns WHERE table_name = 'outlines'";
+        let sql =
+            "SELECT geometry_type_name FROM gpkg_geometry_columns WHERE table_name = 'outlines'";
         assert_eq!(q::<String>(&c, sql), "MULTIPOLYGON");
-        let sql = "SELECT minx || ' ' || maxx || ' ' || miny || ' ' || maxy FROM rtree_outlines_geom";
+        let sql =
+            "SELECT minx || ' ' || maxx || ' ' || miny || ' ' || maxy FROM rtree_outlines_geom";
         assert_eq!(q::<String>(&c, sql), "2.0 5.0 48.0 49.0");
         let sql = "SELECT count(*) FROM outlines WHERE geom IS NULL";
         assert_eq!(q::<i64>(&c, sql), 2);

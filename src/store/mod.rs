@@ -289,9 +289,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
                     sf.footprint_source.clone().into(),
                     sf.floors.into(),
                     sf.floor_area_m2.into(),
-                    sf.floor_area_m2
-                        .and(sf.footprint_source.clone())
-                        .into(),
+                    sf.floor_area_m2.and(sf.footprint_source.clone()).into(),
                     join(&sf.parcel_ids),
                     sf.parcel_area_m2.into(),
                     sf.parcel_source.clone().into(),
