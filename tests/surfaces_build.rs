@@ -245,6 +245,9 @@ fn facilities_get_their_footprint_and_parcel_surfaces() {
     assert!(close(area_b, 4000.0, 30.0), "{area_b}");
     let fp_b = b["footprint_m2"].as_f64().unwrap();
     assert!(close(fp_b, area_b, 0.1), "{fp_b} vs {area_b}");
+    eprintln!(
+        "hall A: footprint {fp_a} m² (reference {area_a:.2}); campus B: {fp_b} m² (reference {area_b:.2})"
+    );
     assert_eq!(b["footprint_source"], "overpass-synthetic:relation/7101");
     assert_eq!(b["floors"], Value::Null);
     assert_eq!(b["floor_area_m2"], Value::Null);
@@ -396,4 +399,36 @@ fn a_plain_parcel_file_in_the_mirror_gives_the_same_parcels() {
     }));
     assert_eq!(inv.surfaces.communes_wanted, 2);
     assert_eq!(inv.surfaces.communes_missing, 1);
+}
+
+#[test]
+fn an_unreadable_parcel_file_is_a_data_issue_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, mirror) = setup(dir.path(), "cadastre-93066-parcelles.json");
+    let cadastre = mirror.join("cadastre-etalab");
+    std::fs::remove_file(cadastre.join("cadastre-93066-parcelles.json")).unwrap();
+    std::fs::write(
+        cadastre.join("cadastre-93066-parcelles.json.gz"),
+        b"{\"type\":\"FeatureCollection\",\"features\":[]}",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let opts = dcinv::pipeline::BuildOptions::mirror(catalog, mirror, out);
+    let report = dcinv::pipeline::build(&opts).unwrap();
+    let inv = &report.inventory;
+    assert!(report.failed_sources().is_empty());
+    let unreadable: Vec<_> = inv
+        .issues
+        .iter()
+        .filter(|i| i.code == "cadastre_file_unreadable")
+        .collect();
+    assert_eq!(unreadable.len(), 1, "{:?}", inv.issues);
+    assert!(
+        unreadable[0].message.contains("not gzip"),
+        "{}",
+        unreadable[0].message
+    );
+    assert!(inv.surfaces.parcels.is_empty());
+    // The outlines are still there.
+    assert_eq!(inv.surfaces.footprints.len(), 2);
 }
