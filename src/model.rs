@@ -186,6 +186,16 @@ pub struct EnergyObs {
     pub mwh: f64,
 }
 
+/// A mapped outline: polygons with holes, lon/lat (WGS 84), exteriors counter-clockwise.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Footprint {
+    pub geometry: geo_types::MultiPolygon<f64>,
+    /// Area on the WGS 84 ellipsoid, holes subtracted.
+    pub area_m2: f64,
+    /// `building:levels` when given (1 ≤ levels < 100).
+    pub levels: Option<f64>,
+}
+
 /// Where a record came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Provenance {
@@ -231,6 +241,9 @@ pub struct Record {
     pub powers: Vec<PowerFact>,
     pub surfaces: Vec<SurfaceFact>,
     pub energy: Vec<EnergyObs>,
+    /// The mapped outline of the building or site (OSM way or multipolygon), when the source
+    /// gives one; the cadastre stage joins it to parcels.
+    pub footprint: Option<Footprint>,
     /// Free description kept for later stages.
     pub description: Option<String>,
     pub provenance: Provenance,
@@ -261,6 +274,7 @@ impl Record {
             powers: Vec::new(),
             surfaces: Vec::new(),
             energy: Vec::new(),
+            footprint: None,
             description: None,
             provenance,
         }
@@ -350,6 +364,16 @@ pub mod issue_codes {
     pub const ANONYMOUS_POINT: &str = "anonymous_point";
     /// A placeholder (`Unknown`, `n/a`) where a value should be; ignored.
     pub const PLACEHOLDER_VALUE: &str = "placeholder_value";
+    /// A site's commune has no cadastre parcel file (not published, not in the mirror, or the
+    /// download failed): its facilities get no parcel.
+    pub const CADASTRE_COMMUNE_MISSING: &str = "cadastre_commune_missing";
+    /// A commune's parcel file could not be read (cut short, not gzip, too large, bad JSON).
+    pub const CADASTRE_FILE_UNREADABLE: &str = "cadastre_file_unreadable";
+    /// Parcel-level problems of the Etalab reader (`src/cadastre/issues.rs`).
+    pub const PARCEL_MISSING_CONTENANCE: &str = "parcel_missing_contenance";
+    pub const PARCEL_INVALID_RING: &str = "parcel_invalid_ring";
+    pub const PARCEL_BAD_GEOMETRY: &str = "parcel_bad_geometry";
+    pub const PARCEL_MISSING_ID: &str = "parcel_missing_id";
 
     /// Every code, for lookups from the catalog and for the schema.
     pub const ALL: &[&str] = &[
@@ -374,6 +398,12 @@ pub mod issue_codes {
         AGGREGATE_FACT,
         ANONYMOUS_POINT,
         PLACEHOLDER_VALUE,
+        CADASTRE_COMMUNE_MISSING,
+        CADASTRE_FILE_UNREADABLE,
+        PARCEL_MISSING_CONTENANCE,
+        PARCEL_INVALID_RING,
+        PARCEL_BAD_GEOMETRY,
+        PARCEL_MISSING_ID,
     ];
 
     /// The static code for a code written in the catalog.

@@ -118,6 +118,8 @@ pub struct Inventory {
     pub recon: Reconciliation,
     /// Typology, IT power, energy, carbon and water of each facility (same order).
     pub estimates: crate::estimate::Estimates,
+    /// Footprints and parcels of each facility (same order), their polygons, the parcel runs.
+    pub surfaces: crate::cadastre::stage::Surfaces,
     pub issues: Vec<DataIssue>,
     pub published_counts: Vec<PublishedCount>,
 }
@@ -227,6 +229,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             .map_err(|e| BuildError::NothingBuilt(e.to_string()))?,
         ),
     };
+    // Per-commune parcel sources are fetched by the cadastre stage, after reconciliation.
+    let (specs, commune_specs) = crate::cadastre::stage::split_catalog(specs);
     let total_files: usize = specs.iter().map(|s| s.files.len()).sum();
 
     // Fetch every file first (a fetch failure is remembered, not fatal yet).
@@ -464,6 +468,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         let failures: Vec<String> = source_runs.iter().filter_map(|r| r.error.clone()).collect();
         return Err(BuildError::NothingBuilt(failures.join("; ")));
     }
+
+    // Cadastre: footprints and parcels of the facilities (a stage of its own).
+    let surfaces = cadastre_stage(opts, &commune_specs, &*fetcher, &located, &recon);
+    issues.extend(surfaces.issues.iter().cloned());
+    source_runs.extend(surfaces.runs.iter().cloned());
     issues.sort_by(|a, b| {
         (&a.source_id, a.code, &a.record_key, &a.locator).cmp(&(
             &b.source_id,
@@ -483,9 +492,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         records: located,
         recon,
         estimates,
+        surfaces,
         issues,
         published_counts,
     };
+    inventory.specs.extend(commune_specs.iter().cloned());
     inventory.finished_at = crate::fetch::now_rfc3339();
     inventory.run_id = run_id(&inventory);
 
@@ -517,6 +528,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             count,
         );
     }
+    for (si, file, sha, count) in &inventory.surfaces.good {
+        fetcher.mark_good(&commune_specs[*si], file, sha, *count);
+    }
     if let Some(fp) = fingerprint {
         let _ = crate::fetch::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), fp.as_bytes());
     }
@@ -526,6 +540,27 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         outputs,
         unchanged: false,
     })
+}
+
+/// The cadastre stage: the parcel files of the communes that hold a facility, through the
+/// build's fetcher, joined to the facilities' outlines and points.
+fn cadastre_stage(
+    opts: &BuildOptions,
+    commune_specs: &[SourceSpec],
+    fetcher: &dyn Fetcher,
+    located: &[LocatedRecord],
+    recon: &Reconciliation,
+) -> crate::cadastre::stage::Surfaces {
+    let bar = progress(opts.quiet, 0, "cadastre");
+    let surfaces = crate::cadastre::stage::run(&crate::cadastre::stage::StageInput::new(
+        commune_specs,
+        fetcher,
+        &recon.facilities,
+        located,
+        &recon.record_facility,
+    ));
+    bar.finish_and_clear();
+    surfaces
 }
 
 /// The fingerprint of a build's inputs, in `<out>/.fingerprint`.

@@ -419,6 +419,22 @@ fn gdal_reads_both_layers_and_validates_the_geopackage() {
             "{layer}: {block}"
         );
     }
+    // The polygon layers exist (empty on the mirror: it has no outline and no parcel file of
+    // a commune with a site).
+    for (layer, n) in [
+        ("footprints", inv.surfaces.footprints.len()),
+        ("parcels", inv.surfaces.parcels.len()),
+    ] {
+        let block = text
+            .split("Layer name: ")
+            .find(|s| s.starts_with(layer))
+            .unwrap_or_else(|| panic!("layer {layer} not listed:\n{text}"));
+        assert!(block.contains("Geometry: Multi Polygon"), "{block}");
+        assert!(
+            block.contains(&format!("Feature Count: {n}\n")),
+            "{layer}: {block}"
+        );
+    }
     let script = dcinv::store::gpkg::find_validate_gpkg_script()
         .expect("python3-gdal's validate_gpkg.py is installed with GDAL");
     let out = Command::new("/usr/bin/python3")

@@ -4,6 +4,7 @@
 //! mapping in `sources/<id>.toml`; dedicated ones exist where the format needs them.
 
 pub mod admin;
+pub mod cadastre;
 pub mod csv_table;
 pub mod disclosures;
 pub mod enedis;
@@ -74,6 +75,7 @@ static REGISTRY: &[&dyn Adapter] = &[
     &disclosures::DisclosureFacts,
     &admin::AdminBoundaries,
     &overpass::Overpass,
+    &cadastre::CadastreParcels,
 ];
 
 pub fn find(name: &str) -> Option<&'static dyn Adapter> {

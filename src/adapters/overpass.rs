@@ -3,14 +3,15 @@
 //! point, its footprint area on the ellipsoid and the gross floor area (footprint ×
 //! `building:levels`) as surfaces, the lifecycle status from prefixed tags, and the power and
 //! floor-area tags (`data_center:input`, `data_center:load`, `data_center:floor_area`).
+//! The outline itself is kept on the record (`footprint`) for the cadastre stage.
 //! Telephone exchanges are not data centres: they are dropped with a data issue.
 
 use super::mapped::issue;
 use super::{Adapter, FileInput, fields};
 use crate::error::ParseError;
 use crate::model::{
-    IssueAction, LonLat, ParseOutput, PointPrecision, PowerFact, PowerKind, Record, Status,
-    SurfaceFact, SurfaceKind, issue_codes,
+    Footprint, IssueAction, LonLat, ParseOutput, PointPrecision, PowerFact, PowerKind, Record,
+    Status, SurfaceFact, SurfaceKind, issue_codes,
 };
 use crate::osm::{DataCentreFilter, DcStatus, OsmGeometry, area_m2, parse_overpass_named};
 
@@ -133,8 +134,15 @@ impl Adapter for Overpass {
                         kind_text: Some("OSM outline, area on the WGS84 ellipsoid".into()),
                         field: "geometry".into(),
                     });
-                    let levels = tag("building:levels").and_then(|l| l.parse::<f64>().ok());
-                    if let Some(levels) = levels.filter(|l| *l >= 1.0 && *l < 100.0) {
+                    let levels = tag("building:levels")
+                        .and_then(|l| l.parse::<f64>().ok())
+                        .filter(|l| *l >= 1.0 && *l < 100.0);
+                    r.footprint = Some(Footprint {
+                        geometry: shape.clone(),
+                        area_m2: footprint,
+                        levels,
+                    });
+                    if let Some(levels) = levels {
                         r.surfaces.push(SurfaceFact {
                             value_m2: (footprint * levels * 10.0).round() / 10.0,
                             kind: SurfaceKind::FloorArea,
@@ -215,6 +223,22 @@ mod tests {
                 .iter()
                 .any(|f| f.kind == SurfaceKind::Footprint && f.value_m2 > 0.0)
         }));
+        // The multipolygon keeps its outline, hole included, and its area.
+        let campus = out
+            .records
+            .iter()
+            .find(|r| r.native_id == "relation/3001")
+            .unwrap();
+        let fp = campus.footprint.as_ref().unwrap();
+        assert_eq!(fp.geometry.0.len(), 1);
+        assert_eq!(fp.geometry.0[0].interiors().len(), 1);
+        assert!((crate::osm::area_m2(&fp.geometry) - fp.area_m2).abs() < 1e-6);
+        assert!(
+            out.records
+                .iter()
+                .filter(|r| r.native_id.starts_with("node/"))
+                .all(|r| r.footprint.is_none())
+        );
         assert!(
             out.records
                 .iter()

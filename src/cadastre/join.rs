@@ -138,7 +138,17 @@ impl ParcelIndex {
     /// Every parcel that `footprint` overlaps by more than `min_share` of the footprint's
     /// area, largest overlap first (then parcel id).
     pub fn overlapping(&self, footprint: &Polygon<f64>, min_share: f64) -> Vec<ParcelOverlap> {
-        let fp_area = footprint.geodesic_area_signed().abs();
+        self.overlapping_multi(&MultiPolygon::new(vec![footprint.clone()]), min_share)
+    }
+
+    /// [`Self::overlapping`] for a footprint made of several polygons (a multipolygon with
+    /// several outer rings, or the outlines of several buildings of one site).
+    pub fn overlapping_multi(
+        &self,
+        footprint: &MultiPolygon<f64>,
+        min_share: f64,
+    ) -> Vec<ParcelOverlap> {
+        let fp_area = geodesic_area_m2(footprint);
         let Some(r) = footprint.bounding_rect() else {
             return Vec::new();
         };

@@ -6,6 +6,8 @@
 //! - `join`: [`ParcelIndex`] (R-tree; point → smallest containing parcel; footprint → parcels
 //!   overlapped by more than a share, in m²) and [`join_parcels`] (points → CSV, streaming).
 //! - `cli`: the `join-parcels` arguments.
+//! - `stage`: the build's cadastre stage (facilities → per-commune files through the fetcher
+//!   → footprint and parcel surfaces, polygon rows, data issues).
 //! - private: `source` (open, gzip, cap), `split` (stream → feature batches), `feature`
 //!   (feature JSON → flat geometry and properties).
 
@@ -17,6 +19,7 @@ pub mod join;
 pub mod read;
 mod source;
 mod split;
+pub mod stage;
 
 #[cfg(test)]
 mod proptests;
@@ -31,6 +34,6 @@ pub use join::{
     PointMatch, contains_inclusive, geodesic_area_m2, join_parcels, match_points, read_points,
 };
 pub use read::{
-    DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_FEATURE_BYTES, Parcel, ParcelReader, ReadOptions,
-    ReadOutcome, ScanOutcome, read_parcels, scan_parcels,
+    DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_FEATURE_BYTES, Parcel, ParcelInput, ParcelReader,
+    ReadOptions, ReadOutcome, ScanOutcome, read_parcels, scan_parcel_input, scan_parcels,
 };

@@ -1,7 +1,8 @@
 //! An Etalab cadastre parcel file (`cadastre-<insee>-parcelles.json[.gz]`) in → [`Parcel`]s
 //! and counted issues out, feature by feature.
 //!
-//! Three ways in, one parser:
+//! The file is a path, or bytes already in memory ([`ParcelInput::Bytes`]: a snapshot the
+//! build's fetcher returned, decompressed as it is read). Three ways in, one parser:
 //! - [`ParcelReader`]: a sequential iterator, one feature at a time.
 //! - [`scan_parcels`]: the fast path: the calling thread decompresses and splits the stream
 //!   into blocks of whole features, worker threads parse them; a caller's `keep` test on each
@@ -25,7 +26,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use geo::{Coord, LineString, MultiPolygon, Polygon, Rect};
 
@@ -107,6 +108,38 @@ pub struct ReadOutcome {
     pub issues: IssueCounts,
 }
 
+/// Where a parcel file is: a path, or its bytes (plain or gzip) already in memory with the
+/// name used in messages.
+#[derive(Debug, Clone)]
+pub enum ParcelInput<'a> {
+    Path(&'a Path),
+    Bytes { name: &'a Path, bytes: Arc<[u8]> },
+}
+
+impl ParcelInput<'_> {
+    /// The path, or the name of the bytes.
+    pub fn name(&self) -> &Path {
+        match self {
+            ParcelInput::Path(p) => p,
+            ParcelInput::Bytes { name, .. } => name,
+        }
+    }
+
+    fn splitter(&self, opts: &ReadOptions) -> Result<Splitter, CadastreError> {
+        match self {
+            ParcelInput::Path(p) => {
+                Splitter::open(p, opts.max_decompressed_bytes, opts.max_feature_bytes)
+            }
+            ParcelInput::Bytes { name, bytes } => Splitter::open_bytes(
+                name,
+                bytes.clone(),
+                opts.max_decompressed_bytes,
+                opts.max_feature_bytes,
+            ),
+        }
+    }
+}
+
 /// Reads every parcel of `path` into memory (parallel parse, file order kept).
 pub fn read_parcels(path: &Path, opts: &ReadOptions) -> Result<ReadOutcome, CadastreError> {
     let out = scan_parcels(path, opts, |_| true, Some)?;
@@ -134,7 +167,22 @@ where
     K: Fn(&Rect<f64>) -> bool + Sync,
     M: Fn(Parcel) -> Option<T> + Sync,
 {
-    match scan_once(path, opts, true, &keep, &map) {
+    scan_parcel_input(&ParcelInput::Path(path), opts, keep, map)
+}
+
+/// [`scan_parcels`] over a path or over bytes in memory.
+pub fn scan_parcel_input<T, K, M>(
+    input: &ParcelInput<'_>,
+    opts: &ReadOptions,
+    keep: K,
+    map: M,
+) -> Result<ScanOutcome<T>, CadastreError>
+where
+    T: Send,
+    K: Fn(&Rect<f64>) -> bool + Sync,
+    M: Fn(Parcel) -> Option<T> + Sync,
+{
+    match scan_once(input, opts, true, &keep, &map) {
         Ok(out) => Ok(out),
         // The line shortcut may have misled the splitter: read again strictly, which also
         // gives the exact error. Errors that do not depend on the splitting are final.
@@ -144,12 +192,12 @@ where
             | CadastreError::Gzip { .. }
             | CadastreError::DecompressedTooLarge { .. }),
         ) => Err(e),
-        Err(_) => scan_once(path, opts, false, &keep, &map),
+        Err(_) => scan_once(input, opts, false, &keep, &map),
     }
 }
 
 fn scan_once<T, K, M>(
-    path: &Path,
+    input: &ParcelInput<'_>,
     opts: &ReadOptions,
     fast_lines: bool,
     keep: &K,
@@ -160,7 +208,8 @@ where
     K: Fn(&Rect<f64>) -> bool + Sync,
     M: Fn(Parcel) -> Option<T> + Sync,
 {
-    let mut splitter = Splitter::open(path, opts.max_decompressed_bytes, opts.max_feature_bytes)?;
+    let path = input.name();
+    let mut splitter = input.splitter(opts)?;
     splitter.set_fast_lines(fast_lines);
     let threads = opts.worker_threads();
     let mut outs: Vec<WorkerOut<T>> = Vec::new();

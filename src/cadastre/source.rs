@@ -1,10 +1,11 @@
-//! A file path in → a byte stream out: plain, or gzip when the file starts with the gzip
+//! A file path (or bytes already in memory, with a name) in → a byte stream out: plain, or gzip when the file starts with the gzip
 //! magic bytes 1f 8b (whatever its name), with the decompressed size capped. A name ending in
 //! `.gz` on a file that is not gzip is an error, never read as plain text.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
 
@@ -56,6 +57,32 @@ fn has_gz_name(path: &Path) -> bool {
     path.extension()
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"))
+}
+
+/// Opens bytes already in memory (a fetched snapshot) named `name`, sniffing gzip by their
+/// first two bytes; the same rules and cap as [`open`].
+pub(super) fn open_bytes(
+    name: &Path,
+    bytes: Arc<[u8]>,
+    max_decompressed_bytes: u64,
+) -> Result<Source, CadastreError> {
+    let gzip = bytes.starts_with(&[0x1f, 0x8b]);
+    if !gzip && has_gz_name(name) {
+        return Err(CadastreError::NotGzip {
+            path: name.to_path_buf(),
+        });
+    }
+    let cursor = io::Cursor::new(bytes);
+    let reader: Box<dyn Read + Send> = if gzip {
+        Box::new(Limited {
+            inner: MultiGzDecoder::new(cursor),
+            read: 0,
+            limit: max_decompressed_bytes,
+        })
+    } else {
+        Box::new(cursor)
+    };
+    Ok(Source { reader, gzip })
 }
 
 /// Opens `path`, sniffing gzip by its first two bytes.

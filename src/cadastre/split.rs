@@ -210,6 +210,17 @@ impl Splitter {
         Ok(Self::new(reader, path, gzip, max_decompressed, max_feature))
     }
 
+    /// Opens bytes already in memory, named `name` in messages.
+    pub fn open_bytes(
+        name: &Path,
+        bytes: std::sync::Arc<[u8]>,
+        max_decompressed: u64,
+        max_feature: usize,
+    ) -> Result<Self, CadastreError> {
+        let Source { reader, gzip } = source::open_bytes(name, bytes, max_decompressed)?;
+        Ok(Self::new(reader, name, gzip, max_decompressed, max_feature))
+    }
+
     pub fn new(
         src: Box<dyn Read + Send>,
         path: &Path,

@@ -19,8 +19,10 @@ pub fn to_bytes(inv: &Inventory) -> Result<Vec<u8>, StoreError> {
         .facilities
         .iter()
         .zip(&inv.estimates.facilities)
-        .map(|(f, e)| {
+        .enumerate()
+        .map(|(i, (f, e))| {
             let l = &f.location;
+            let sf = inv.surfaces.facilities.get(i).cloned().unwrap_or_default();
             let r4 = |x: f64| (x * 1e4).round() / 1e4;
             let geometry = f.point.map_or(
                 Value::Null,
@@ -67,6 +69,15 @@ pub fn to_bytes(inv: &Inventory) -> Result<Vec<u8>, StoreError> {
                     "water_m3_low": r4(e.water_m3.low),
                     "water_m3_central": r4(e.water_m3.central),
                     "water_m3_high": r4(e.water_m3.high),
+                    "footprint_m2": sf.footprint_m2,
+                    "footprint_source": sf.footprint_source,
+                    "floors": sf.floors,
+                    "floor_area_m2": sf.floor_area_m2,
+                    "floor_area_source": sf.floor_area_m2.and(sf.footprint_source.clone()),
+                    "parcel_ids": sf.parcel_ids,
+                    "parcel_area_m2": sf.parcel_area_m2,
+                    "parcel_source": sf.parcel_source,
+                    "parcel_join": sf.parcel_join,
                     "sources": f.sources,
                     "members": f.members,
                 }

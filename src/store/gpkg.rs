@@ -1,5 +1,8 @@
-//! GeoPackage 1.2 writer: takes point layers (EPSG:4326 lon/lat) and attribute tables as rows, writes one `.gpkg` file that GDAL/QGIS open as-is.
+//! GeoPackage 1.2 writer: takes point and multipolygon layers (EPSG:4326 lon/lat) and attribute
+//! tables as rows, writes one `.gpkg` file that GDAL/QGIS open as-is. Every feature layer has
+//! an R-tree spatial index; polygon blobs carry their envelope.
 
+use geo_types::{LineString, MultiPolygon};
 use rusqlite::types::{ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::{Path, PathBuf};
@@ -243,7 +246,44 @@ impl GpkgWriter {
         I: IntoIterator<Item = (Option<(f64, f64)>, Vec<Value>)>,
     {
         let meta = [table, identifier, description];
-        self.write_table(meta, columns, true, rows)
+        let rows = rows.into_iter().map(|(point, values)| {
+            let blob = point
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|(x, y)| Blob {
+                    bytes: encode_point(x, y, 4326),
+                    envelope: [x, x, y, y],
+                });
+            (blob, values)
+        });
+        self.write_table(meta, columns, Some("POINT"), rows)
+    }
+
+    /// Adds a multipolygon layer (`fid`, `geom MULTIPOLYGON`, then `columns`) with an RTree
+    /// spatial index. A missing or empty geometry, or one with a non-finite coordinate, is
+    /// written as NULL. Returns the number of rows written.
+    pub fn add_multipolygon_layer<I>(
+        &mut self,
+        table: &str,
+        identifier: &str,
+        description: &str,
+        columns: &[Column],
+        rows: I,
+    ) -> Result<u64, GpkgError>
+    where
+        I: IntoIterator<Item = (Option<MultiPolygon<f64>>, Vec<Value>)>,
+    {
+        let meta = [table, identifier, description];
+        let rows = rows.into_iter().map(|(geom, values)| {
+            let blob = geom.as_ref().and_then(|g| {
+                let envelope = envelope(g)?;
+                Some(Blob {
+                    bytes: encode_multipolygon(g, 4326, envelope),
+                    envelope,
+                })
+            });
+            (blob, values)
+        });
+        self.write_table(meta, columns, Some("MULTIPOLYGON"), rows)
     }
 
     /// Adds an attribute (non-spatial) table: `fid` then `columns`. Returns the rows written.
@@ -259,43 +299,45 @@ impl GpkgWriter {
         I: IntoIterator<Item = Vec<Value>>,
     {
         let rows = rows.into_iter().map(|v| (None, v));
-        self.write_table([table, identifier, description], columns, false, rows)
+        self.write_table([table, identifier, description], columns, None, rows)
     }
 
-    /// Writes one table, its rows and its registrations in a single transaction.
+    /// Writes one table, its rows and its registrations in a single transaction;
+    /// `geometry_type` is the GeoPackage geometry type name of a feature table.
     fn write_table(
         &mut self,
         [table, identifier, description]: [&str; 3],
         columns: &[Column],
-        spatial: bool,
-        rows: impl IntoIterator<Item = (Option<(f64, f64)>, Vec<Value>)>,
+        geometry_type: Option<&str>,
+        rows: impl IntoIterator<Item = (Option<Blob>, Vec<Value>)>,
     ) -> Result<u64, GpkgError> {
+        let spatial = geometry_type.is_some();
         check_schema(table, columns, spatial)?;
         let tx = self.conn.transaction()?;
-        tx.execute_batch(&create_table_sql(table, columns, spatial))?;
+        tx.execute_batch(&create_table_sql(table, columns, geometry_type))?;
         let (mut count, mut bbox) = (0u64, None::<[f64; 4]>);
         {
             let mut ins = tx.prepare(&insert_sql(table, columns, spatial))?;
-            let rtree = format!("INSERT INTO \"rtree_{table}_geom\" VALUES (?1, ?2, ?2, ?3, ?3)");
+            let rtree = format!("INSERT INTO \"rtree_{table}_geom\" VALUES (?1, ?2, ?3, ?4, ?5)");
             let mut ins_rtree = if spatial {
                 Some(tx.prepare(&rtree)?)
             } else {
                 None
             };
-            for (point, values) in rows {
+            for (blob, values) in rows {
                 check_row(table, columns, &values, count)?;
-                let point = point.filter(|(x, y)| x.is_finite() && y.is_finite());
-                let blob = point.map(|(x, y)| encode_point(x, y, 4326));
+                let bytes = blob.as_ref().map(|b| b.bytes.as_slice());
                 let mut params: Vec<&dyn ToSql> = Vec::with_capacity(values.len() + 1);
                 if spatial {
-                    params.push(&blob);
+                    params.push(&bytes);
                 }
                 params.extend(values.iter().map(|v| v as &dyn ToSql));
                 ins.execute(params.as_slice())?;
-                if let (Some((x, y)), Some(stmt)) = (point, ins_rtree.as_mut()) {
-                    stmt.execute(params![tx.last_insert_rowid(), x, y])?;
-                    let b = bbox.get_or_insert([x, y, x, y]);
-                    *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+                if let (Some(b), Some(stmt)) = (&blob, ins_rtree.as_mut()) {
+                    let [x0, x1, y0, y1] = b.envelope;
+                    stmt.execute(params![tx.last_insert_rowid(), x0, x1, y0, y1])?;
+                    let bb = bbox.get_or_insert([x0, y0, x1, y1]);
+                    *bb = [bb[0].min(x0), bb[1].min(y0), bb[2].max(x1), bb[3].max(y1)];
                 }
                 count += 1;
             }
@@ -320,8 +362,8 @@ impl GpkgWriter {
         if spatial {
             tx.execute_batch(&RTREE_TRIGGERS.replace("<t>", table))?;
             tx.execute(
-                "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', 'POINT', 4326, 0, 0)",
-                [table],
+                "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, 4326, 0, 0)",
+                params![table, geometry_type],
             )?;
             tx.execute(
                 "INSERT INTO gpkg_extensions VALUES (?1, 'geom', 'gpkg_rtree_index', \
@@ -349,6 +391,65 @@ pub fn encode_point(lon: f64, lat: f64, srs_id: i32) -> Vec<u8> {
     b.extend_from_slice(&1u32.to_le_bytes()); // wkbPoint
     b.extend_from_slice(&lon.to_le_bytes());
     b.extend_from_slice(&lat.to_le_bytes());
+    b
+}
+
+/// A geometry blob and its envelope `[min_x, max_x, min_y, max_y]`.
+struct Blob {
+    bytes: Vec<u8>,
+    envelope: [f64; 4],
+}
+
+/// `[min_x, max_x, min_y, max_y]` of a multipolygon; None when it is empty or has a
+/// non-finite coordinate.
+fn envelope(g: &MultiPolygon<f64>) -> Option<[f64; 4]> {
+    let mut e: Option<[f64; 4]> = None;
+    for p in &g.0 {
+        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            for c in &ring.0 {
+                if !(c.x.is_finite() && c.y.is_finite()) {
+                    return None;
+                }
+                let b = e.get_or_insert([c.x, c.x, c.y, c.y]);
+                *b = [b[0].min(c.x), b[1].max(c.x), b[2].min(c.y), b[3].max(c.y)];
+            }
+        }
+    }
+    e
+}
+
+/// Encodes a multipolygon as a StandardGeoPackageBinary blob: "GP", version 0, flags 0x03
+/// (little endian, envelope `[minx, maxx, miny, maxy]`, not empty), srs_id, the envelope,
+/// then a little-endian WKB MultiPolygon (type 6) of WKB Polygons (type 3).
+pub fn encode_multipolygon(g: &MultiPolygon<f64>, srs_id: i32, envelope: [f64; 4]) -> Vec<u8> {
+    let ring_bytes = |r: &LineString<f64>| 4 + 16 * r.0.len();
+    let size: usize = g
+        .0
+        .iter()
+        .map(|p| 9 + ring_bytes(p.exterior()) + p.interiors().iter().map(ring_bytes).sum::<usize>())
+        .sum();
+    let mut b = Vec::with_capacity(8 + 32 + 9 + size);
+    b.extend_from_slice(&[b'G', b'P', 0, 0x03]);
+    b.extend_from_slice(&srs_id.to_le_bytes());
+    for v in envelope {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+    b.push(1);
+    b.extend_from_slice(&6u32.to_le_bytes()); // wkbMultiPolygon
+    b.extend_from_slice(&count(g.0.len()));
+    for p in &g.0 {
+        b.push(1);
+        b.extend_from_slice(&3u32.to_le_bytes()); // wkbPolygon
+        b.extend_from_slice(&count(1 + p.interiors().len()));
+        for ring in std::iter::once(p.exterior()).chain(p.interiors()) {
+            b.extend_from_slice(&count(ring.0.len()));
+            for c in &ring.0 {
+                b.extend_from_slice(&c.x.to_le_bytes());
+                b.extend_from_slice(&c.y.to_le_bytes());
+            }
+        }
+    }
     b
 }
 
@@ -437,17 +538,17 @@ fn check_row(table: &str, columns: &[Column], values: &[Value], row: u64) -> Res
     Ok(())
 }
 
-fn create_table_sql(table: &str, columns: &[Column], spatial: bool) -> String {
+fn create_table_sql(table: &str, columns: &[Column], geometry_type: Option<&str>) -> String {
     let mut sql =
         format!("CREATE TABLE \"{table}\" (\"fid\" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL");
-    if spatial {
-        sql.push_str(", \"geom\" POINT");
+    if let Some(t) = geometry_type {
+        sql.push_str(&format!(", \"geom\" {t}"));
     }
     for c in columns {
         sql.push_str(&format!(", \"{}\" {}", c.name, c.ty.sql()));
     }
     sql.push_str(");");
-    if spatial {
+    if geometry_type.is_some() {
         sql.push_str(&format!(
             "CREATE VIRTUAL TABLE \"rtree_{table}_geom\" USING rtree(id, minx, maxx, miny, maxy);"
         ));
@@ -509,8 +610,49 @@ mod tests {
         ];
         let n = w.add_attribute_table("sources", "Sources", "Où viennent les données", &cols, src);
         assert_eq!(n.unwrap(), 2);
+        let rows = vec![
+            (Some(two_squares()), vec!["campus".into(), 4000.0.into()]),
+            (None, vec!["no outline".into(), Value::Null]),
+            (
+                Some(MultiPolygon::new(vec![])),
+                vec!["empty".into(), Value::Null],
+            ),
+        ];
+        let cols = [Column::text("name"), Column::real("area_m2")];
+        let n = w.add_multipolygon_layer("outlines", "Outlines", "Polygones", &cols, rows);
+        assert_eq!(n.unwrap(), 3);
         w.finish().unwrap();
         path
+    }
+
+    /// A square with a square hole, and a second square: lon 2–3 and 4–5, lat 48–49.
+    fn two_squares() -> MultiPolygon<f64> {
+        use geo_types::{Polygon, polygon};
+        let outer: Polygon<f64> = polygon!(
+            exterior: [(x: 2.0, y: 48.0), (x: 3.0, y: 48.0), (x: 3.0, y: 49.0), (x: 2.0, y: 49.0), (x: 2.0, y: 48.0)],
+            interiors: [[(x: 2.4, y: 48.4), (x: 2.4, y: 48.6), (x: 2.6, y: 48.6), (x: 2.6, y: 48.4), (x: 2.4, y: 48.4)]],
+        );
+        let second: Polygon<f64> =
+            polygon![(x: 4.0, y: 48.0), (x: 5.0, y: 48.0), (x: 5.0, y: 48.5), (x: 4.0, y: 48.0)];
+        MultiPolygon::new(vec![outer, second])
+    }
+
+    #[test]
+    fn encodes_multipolygon_blob_with_envelope() {
+        let g = two_squares();
+        let env = envelope(&g).unwrap();
+        assert_eq!(env, [2.0, 5.0, 48.0, 49.0]);
+        let b = encode_multipolygon(&g, 4326, env);
+        assert_eq!(&b[..8], &[b'G', b'P', 0, 3, 0xE6, 0x10, 0, 0]);
+        let f = |i: usize| f64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        assert_eq!([f(8), f(16), f(24), f(32)], env);
+        // byte order, type 6, two polygons; the first has two rings of five points.
+        assert_eq!(&b[40..49], &[1, 6, 0, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(&b[49..58], &[1, 3, 0, 0, 0, 2, 0, 0, 0]);
+        assert_eq!(&b[58..62], &[5, 0, 0, 0]);
+        let rings = 2 * (4 + 5 * 16) + 9 + 4 + 4 * 16;
+        assert_eq!(b.len(), 49 + 9 + rings);
+        assert!(envelope(&MultiPolygon::new(vec![])).is_none());
     }
 
     #[test]
@@ -606,7 +748,15 @@ mod tests {
         );
         let sql = "SELECT (SELECT count(*) FROM gpkg_spatial_ref_sys) || (SELECT count(*) FROM \
                    gpkg_geometry_columns) || (SELECT count(*) FROM gpkg_extensions)";
-        assert_eq!(q::<String>(&c, sql), "311");
+        assert_eq!(q::<String>(&c, sql), "322");
+        let sql =
+            "SELECT geometry_type_name FROM gpkg_geometry_columns WHERE table_name = 'outlines'";
+        assert_eq!(q::<String>(&c, sql), "MULTIPOLYGON");
+        let sql =
+            "SELECT minx || ' ' || maxx || ' ' || miny || ' ' || maxy FROM rtree_outlines_geom";
+        assert_eq!(q::<String>(&c, sql), "2.0 5.0 48.0 49.0");
+        let sql = "SELECT count(*) FROM outlines WHERE geom IS NULL";
+        assert_eq!(q::<i64>(&c, sql), 2);
     }
 
     fn run(cmd: &mut Command) -> (bool, String) {
@@ -630,7 +780,7 @@ mod tests {
             .args(["-ro", "-al", "-so"])
             .arg(&path));
         assert!(ok && !text.to_lowercase().contains("error"), "{text}");
-        for (layer, n) in [("datacenters", 3), ("sources", 2)] {
+        for (layer, n) in [("datacenters", 3), ("sources", 2), ("outlines", 3)] {
             let mut blocks = text.split("Layer name: ");
             let block = blocks.find(|b| b.starts_with(layer)).expect(&text);
             assert!(block.contains(&format!("Feature Count: {n}")), "{block}");
@@ -639,12 +789,14 @@ mod tests {
             text.contains("Geometry: Point") && text.contains("\"EPSG\",4326"),
             "{text}"
         );
+        assert!(text.contains("Geometry: Multi Polygon"), "{text}");
         let (ok, text) = run(Command::new("ogrinfo").args(["-ro", "-al"]).arg(&path));
         let wanted = [
             "Île-de-France",
             "Côte d'Azur",
             "POINT (2.3522 48.8566)",
             "Où viennent",
+            "MULTIPOLYGON (((2 48,3 48,3 49,2 49,2 48),(2.4 48.4,2.4 48.6,2.6 48.6,2.6 48.4,2.4 48.4)),((4 48,5 48,",
         ];
         assert!(ok && wanted.iter().all(|w| text.contains(w)), "{text}");
 

@@ -1,5 +1,6 @@
 //! Store stage: the [`Inventory`] → `<out>/inventory.gpkg`, an OGC GeoPackage with the point
-//! layers `source_records` and `facilities` and the attribute tables `power_facts`,
+//! layers `source_records` and `facilities` (with footprint and parcel surfaces), the polygon
+//! layers `footprints` and `parcels`, and the attribute tables `power_facts`,
 //! `surface_facts`, `energy_observations`, `data_issues`, `run_sources`, `runs`, `sources`
 //! and `published_counts`. Written to a temporary file, then renamed.
 
@@ -209,15 +210,27 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
         Column::real("water_m3_high"),
         Column::real("white_space_m2_observed"),
         Column::real("floor_area_m2_observed"),
+        Column::real("footprint_m2"),
+        Column::text("footprint_source"),
+        Column::real("floors"),
+        Column::real("floor_area_m2"),
+        Column::text("floor_area_source"),
+        Column::text("parcel_ids"),
+        Column::real("parcel_area_m2"),
+        Column::text("parcel_source"),
+        Column::text("parcel_join"),
     ];
+    let no_surface = crate::cadastre::stage::FacilitySurface::default();
     let rows = inv
         .recon
         .facilities
         .iter()
         .zip(&inv.estimates.facilities)
-        .map(|(f, e)| {
+        .enumerate()
+        .map(|(i, (f, e))| {
             let l = &f.location;
             let r = |x: f64| Value::Real((x * 1e4).round() / 1e4);
+            let sf = inv.surfaces.facilities.get(i).unwrap_or(&no_surface);
             (
                 f.point.map(|p| (p.lon, p.lat)),
                 vec![
@@ -272,6 +285,15 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
                     r(e.water_m3.high),
                     e.white_space_m2_observed.into(),
                     e.floor_area_m2_observed.into(),
+                    sf.footprint_m2.into(),
+                    sf.footprint_source.clone().into(),
+                    sf.floors.into(),
+                    sf.floor_area_m2.into(),
+                    sf.floor_area_m2.and(sf.footprint_source.clone()).into(),
+                    join(&sf.parcel_ids),
+                    sf.parcel_area_m2.into(),
+                    sf.parcel_source.clone().into(),
+                    sf.parcel_join.into(),
                 ],
             )
         });
@@ -284,6 +306,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
     )
     .map_err(err)?;
 
+    write_surfaces(&mut w, inv, odbl).map_err(err)?;
     write_reconciliation(&mut w, inv).map_err(err)?;
     write_estimates(&mut w, inv).map_err(err)?;
 
@@ -536,6 +559,71 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
     )
     .map_err(err)?;
     w.finish().map_err(err)
+}
+
+/// The polygon layers of the cadastre stage: `footprints` (members' OSM outlines) and
+/// `parcels` (the cadastral parcels joined to each facility).
+fn write_surfaces(w: &mut GpkgWriter, inv: &Inventory, odbl: &str) -> Result<(), gpkg::GpkgError> {
+    let s = &inv.surfaces;
+    w.add_multipolygon_layer(
+        "footprints",
+        "Building footprints",
+        &format!(
+            "The mapped outline of each facility member that has one (area on the WGS 84 ellipsoid, holes subtracted; building:levels). {odbl}"
+        ),
+        &[
+            Column::text("facility_id"),
+            Column::text("record_key"),
+            Column::text("osm_ref"),
+            Column::real("area_m2"),
+            Column::real("levels"),
+        ],
+        s.footprints.iter().map(|f| {
+            (
+                Some(f.geometry.clone()),
+                vec![
+                    f.facility_id.clone().into(),
+                    f.record_key.clone().into(),
+                    f.osm_ref.clone().into(),
+                    f.area_m2.into(),
+                    f.levels.into(),
+                ],
+            )
+        }),
+    )?;
+    w.add_multipolygon_layer(
+        "parcels",
+        "Cadastral parcels of the facilities",
+        "Etalab cadastre parcels joined to a facility: overlapped by its outline (footprint_overlap, overlap_m2) or holding its point (point_in_parcel); contenance = legal area in m²; source = file and snapshot. DGFiP / Etalab, Licence Ouverte 2.0",
+        &[
+            Column::text("facility_id"),
+            Column::text("parcel_id"),
+            Column::text("commune"),
+            Column::text("section"),
+            Column::text("numero"),
+            Column::real("contenance_m2"),
+            Column::real("overlap_m2"),
+            Column::text("parcel_join"),
+            Column::text("source"),
+        ],
+        s.parcels.iter().map(|p| {
+            (
+                Some(p.geometry.clone()),
+                vec![
+                    p.facility_id.clone().into(),
+                    p.parcel_id.clone().into(),
+                    p.commune.clone().into(),
+                    p.section.clone().into(),
+                    p.numero.clone().into(),
+                    p.contenance_m2.into(),
+                    p.overlap_m2.into(),
+                    p.join.into(),
+                    p.source.clone().into(),
+                ],
+            )
+        }),
+    )?;
+    Ok(())
 }
 
 /// The estimate tables: `estimates` (chain of evidence), `calibration`, `parameters_used`.
