@@ -350,6 +350,8 @@ pub mod issue_codes {
     pub const ANONYMOUS_POINT: &str = "anonymous_point";
     /// A placeholder (`Unknown`, `n/a`) where a value should be; ignored.
     pub const PLACEHOLDER_VALUE: &str = "placeholder_value";
+    /// The source lists the object as deleted (PeeringDB `status = "deleted"`).
+    pub const DELETED_AT_SOURCE: &str = "deleted_at_source";
 
     /// Every code, for lookups from the catalog and for the schema.
     pub const ALL: &[&str] = &[
@@ -374,6 +376,7 @@ pub mod issue_codes {
         AGGREGATE_FACT,
         ANONYMOUS_POINT,
         PLACEHOLDER_VALUE,
+        DELETED_AT_SOURCE,
     ];
 
     /// The static code for a code written in the catalog.

@@ -12,6 +12,7 @@ pub mod geojson_points;
 pub mod json_entries;
 pub mod mapped;
 pub mod overpass;
+pub mod peeringdb;
 
 use crate::catalog::{FileSpec, Mapping, SourceSpec};
 use crate::error::ParseError;
@@ -74,6 +75,7 @@ static REGISTRY: &[&dyn Adapter] = &[
     &disclosures::DisclosureFacts,
     &admin::AdminBoundaries,
     &overpass::Overpass,
+    &peeringdb::PeeringDbFacilities,
 ];
 
 pub fn find(name: &str) -> Option<&'static dyn Adapter> {

@@ -53,7 +53,9 @@ pub fn copy_mirror(dest: &Path) {
 }
 
 /// The repository catalog copied into `dir/sources`, with every file given the URL
-/// `<base>/<source-id>/<file>` (a test server on 127.0.0.1 standing in for the live sources).
+/// `<base>/<source-id>/<file>` (a test server on 127.0.0.1 serving the mirror standing in for
+/// the live sources). Live-only sources (`mirror_optional`) the mirror has no folder for are
+/// left out: the mirror cannot stand in for them.
 pub fn live_catalog(dir: &Path, base: &str) -> PathBuf {
     let live = dir.join("sources");
     std::fs::create_dir_all(&live).unwrap();
@@ -61,6 +63,11 @@ pub fn live_catalog(dir: &Path, base: &str) -> PathBuf {
         let f = f.unwrap();
         let id = f.path().file_stem().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(f.path()).unwrap();
+        if text.lines().any(|l| l.trim() == "mirror_optional = true")
+            && !mirror().join(&id).is_dir()
+        {
+            continue;
+        }
         let mut out = String::new();
         let mut in_files = false;
         for line in text.lines() {
