@@ -532,9 +532,47 @@ name = "a.geojson"
             "enedis-consumption",
             "operator-disclosures",
             "osm-datacenters",
+            "osm-overpass",
             "peeringdb-dx",
+            "peeringdb-fac",
         ] {
             assert!(ids.contains(&id), "{id} missing from {ids:?}");
         }
+        let fac = specs.iter().find(|s| s.id == "peeringdb-fac").unwrap();
+        assert!(fac.mirror_optional);
+        assert_eq!(fac.files[0].incremental, Some(Incremental::Peeringdb));
+    }
+
+    #[test]
+    fn live_protocols_are_read_and_checked() {
+        let text = format!(
+            "{MINIMAL}url = \"https://overpass.example.org/api/interpreter\"\n[files.overpass]\nbbox = [48.8, 2.2, 48.9, 2.4]\noutput = \"center\"\n"
+        );
+        let spec = parse_spec(Path::new("sources/demo.toml"), &text).unwrap();
+        let o = spec.files[0].overpass.as_ref().unwrap();
+        assert_eq!(
+            o.status_url_for("https://overpass.example.org/api/interpreter"),
+            "https://overpass.example.org/api/status"
+        );
+        let ql = o.query().to_ql();
+        assert!(
+            ql.contains("(48.8,2.2,48.9,2.4)") && ql.ends_with("out center;\n"),
+            "{ql}"
+        );
+
+        let both = format!("{MINIMAL}paging = \"arcgis\"\nincremental = \"peeringdb\"\n");
+        let err = parse_spec(Path::new("sources/demo.toml"), &both)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most one"), "{err}");
+        let bad = format!("{MINIMAL}paging = \"socrata\"\n");
+        assert!(parse_spec(Path::new("sources/demo.toml"), &bad).is_err());
+        let bbox = format!("{MINIMAL}[files.overpass]\nbbox = [49.0, 2.2, 48.9, 2.4]\n");
+        let err = parse_spec(Path::new("sources/demo.toml"), &bbox)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("overpass.bbox"), "{err}");
+        let size = format!("{MINIMAL}page_size = 10\n");
+        assert!(parse_spec(Path::new("sources/demo.toml"), &size).is_err());
     }
 }
