@@ -59,7 +59,7 @@ impl Adapter for PeeringDbFacilities {
             };
             match facility(input, obj, &locator) {
                 Ok(record) => out.records.push(record),
-                Err(dropped) => out.issues.push(dropped),
+                Err(dropped) => out.issues.push(*dropped),
             }
         }
         Ok(out)
@@ -71,9 +71,17 @@ fn facility(
     input: &FileInput<'_>,
     obj: &Map<String, Value>,
     locator: &str,
-) -> Result<Record, crate::model::DataIssue> {
-    let drop =
-        |code, message: String| issue(input, code, IssueAction::Dropped, locator, None, message);
+) -> Result<Record, Box<crate::model::DataIssue>> {
+    let drop = |code, message: String| {
+        Box::new(issue(
+            input,
+            code,
+            IssueAction::Dropped,
+            locator,
+            None,
+            message,
+        ))
+    };
     let Some(id) = obj.get("id").and_then(Value::as_i64) else {
         return Err(drop(issue_codes::ROW_SHAPE, "no integer `id`".into()));
     };
