@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::adapters;
 use crate::error::CatalogError;
+use crate::osm::{OverpassArea, OverpassOutput, OverpassQuery};
 
 /// One source as the catalog describes it.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,6 +32,10 @@ pub struct SourceSpec {
     pub id_rank: Option<u32>,
     /// Polite rate for the hosts of this source's URLs (one request at a time).
     pub requests_per_minute: Option<u32>,
+    /// A live source that a mirror may not hold: a mirror build skips it (and says so) when
+    /// the mirror has no `<source-id>/` folder, instead of failing it.
+    #[serde(default)]
+    pub mirror_optional: bool,
     /// Default adapter for the files of this source.
     pub adapter: String,
     pub description: Option<String>,
@@ -58,6 +63,85 @@ pub struct FileSpec {
     /// For `admin-boundaries`: what the file holds (`departements`, `communes`,
     /// `cog_departements`, `cog_regions`, `regions`).
     pub role: Option<String>,
+    /// Fetched by POST to an Overpass API interpreter (`url`), with the data-centre query of
+    /// `src/osm/overpass.rs` for this area; 429 and 504 wait for the slot `/api/status`
+    /// announces.
+    pub overpass: Option<OverpassFetch>,
+    /// A paged API whose pages the framework assembles into one snapshot.
+    pub paging: Option<Paging>,
+    /// Rows per page (default and maximum 100 for `opendatasoft`; default 1000 for `arcgis`).
+    pub page_size: Option<u32>,
+    /// An incremental protocol: the framework keeps the full set and asks for changes only.
+    pub incremental: Option<Incremental>,
+}
+
+/// Paged APIs (`paging = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Paging {
+    /// Opendatasoft Explore API v2.1 `.../records` (`limit` / `offset`, `total_count`); the
+    /// `/exports/json` endpoint past the 10,000-row paging window. Snapshot: a JSON array.
+    Opendatasoft,
+    /// ArcGIS REST `.../FeatureServer/<n>/query` (`resultOffset` / `resultRecordCount`,
+    /// `exceededTransferLimit`). Snapshot: one GeoJSON FeatureCollection (or Esri JSON).
+    Arcgis,
+}
+
+/// Incremental protocols (`incremental = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Incremental {
+    /// PeeringDB API: `?since=<unix s>` after a full download, merged by `id`.
+    Peeringdb,
+}
+
+/// The area of an Overpass file (`[files.overpass]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverpassFetch {
+    /// `france` (the admin_level=2 boundary, overseas included); the default without `bbox`.
+    pub area: Option<String>,
+    /// `[south, west, north, east]` in degrees, instead of `area`.
+    pub bbox: Option<[f64; 4]>,
+    /// `geom` (full outlines, the default) or `center`.
+    pub output: Option<String>,
+    /// The server-side `[timeout:...]` (default 600).
+    pub timeout_s: Option<u32>,
+    /// Default: the interpreter URL with `/interpreter` replaced by `/status`.
+    pub status_url: Option<String>,
+}
+
+impl OverpassFetch {
+    /// The query this entry describes (validated by the loader).
+    pub fn query(&self) -> OverpassQuery {
+        let mut q = OverpassQuery::default();
+        if let Some([south, west, north, east]) = self.bbox {
+            q.area = OverpassArea::Bbox {
+                south,
+                west,
+                north,
+                east,
+            };
+        }
+        if self.output.as_deref() == Some("center") {
+            q.output = OverpassOutput::Center;
+        }
+        if let Some(t) = self.timeout_s {
+            q.timeout_s = t;
+        }
+        q
+    }
+
+    /// Where the server announces its slots.
+    pub fn status_url_for(&self, interpreter_url: &str) -> String {
+        self.status_url.clone().unwrap_or_else(|| {
+            let base = interpreter_url.split('?').next().unwrap_or_default();
+            match base.strip_suffix("/interpreter") {
+                Some(root) => format!("{root}/status"),
+                None => format!("{}/status", base.trim_end_matches('/')),
+            }
+        })
+    }
 }
 
 impl SourceSpec {
@@ -273,6 +357,7 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
                 format!("`{url}` is not an http(s) URL"),
             ));
         }
+        check_protocol(spec, i, file)?;
         let mapping = spec.mapping_for(file);
         for (j, q) in mapping.power.iter().chain(&mapping.surface).enumerate() {
             if !["MW", "MVA", "m2", "ha", "text"].contains(&q.unit.as_str()) {
@@ -296,6 +381,64 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
             return Err(invalid(
                 "mapping.precision",
                 format!("unknown precision `{p}` (building, address, approximate)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// At most one live protocol per file, each with what it needs.
+fn check_protocol(spec: &SourceSpec, i: usize, file: &FileSpec) -> Result<(), CatalogError> {
+    let invalid = |key: &str, message: String| CatalogError::Invalid {
+        path: spec.catalog_file.clone(),
+        key: format!("files[{i}].{key}"),
+        message,
+    };
+    let protocols = [
+        file.overpass.is_some(),
+        file.paging.is_some(),
+        file.incremental.is_some(),
+    ];
+    if protocols.iter().filter(|p| **p).count() > 1 {
+        return Err(invalid(
+            "overpass/paging/incremental",
+            "a file has at most one of `overpass`, `paging`, `incremental`".into(),
+        ));
+    }
+    if file.page_size.is_some() && file.paging.is_none() {
+        return Err(invalid("page_size", "needs `paging`".into()));
+    }
+    if file.page_size == Some(0) {
+        return Err(invalid("page_size", "must be at least 1".into()));
+    }
+    if let Some(o) = &file.overpass {
+        if let Some(area) = &o.area
+            && (area != "france" || o.bbox.is_some())
+        {
+            return Err(invalid(
+                "overpass.area",
+                format!("`{area}`: the only named area is `france`, and not with `bbox`"),
+            ));
+        }
+        if let Some([south, west, north, east]) = o.bbox
+            && !((-90.0..=90.0).contains(&south)
+                && (-90.0..=90.0).contains(&north)
+                && (-180.0..=180.0).contains(&west)
+                && (-180.0..=180.0).contains(&east)
+                && south < north
+                && west < east)
+        {
+            return Err(invalid(
+                "overpass.bbox",
+                "must be [south, west, north, east] in degrees, south < north, west < east".into(),
+            ));
+        }
+        if let Some(out) = &o.output
+            && !["geom", "center"].contains(&out.as_str())
+        {
+            return Err(invalid(
+                "overpass.output",
+                format!("unknown output `{out}` (geom, center)"),
             ));
         }
     }
@@ -389,9 +532,47 @@ name = "a.geojson"
             "enedis-consumption",
             "operator-disclosures",
             "osm-datacenters",
+            "osm-overpass",
             "peeringdb-dx",
+            "peeringdb-fac",
         ] {
             assert!(ids.contains(&id), "{id} missing from {ids:?}");
         }
+        let fac = specs.iter().find(|s| s.id == "peeringdb-fac").unwrap();
+        assert!(fac.mirror_optional);
+        assert_eq!(fac.files[0].incremental, Some(Incremental::Peeringdb));
+    }
+
+    #[test]
+    fn live_protocols_are_read_and_checked() {
+        let text = format!(
+            "{MINIMAL}url = \"https://overpass.example.org/api/interpreter\"\n[files.overpass]\nbbox = [48.8, 2.2, 48.9, 2.4]\noutput = \"center\"\n"
+        );
+        let spec = parse_spec(Path::new("sources/demo.toml"), &text).unwrap();
+        let o = spec.files[0].overpass.as_ref().unwrap();
+        assert_eq!(
+            o.status_url_for("https://overpass.example.org/api/interpreter"),
+            "https://overpass.example.org/api/status"
+        );
+        let ql = o.query().to_ql();
+        assert!(
+            ql.contains("(48.8,2.2,48.9,2.4)") && ql.ends_with("out center;\n"),
+            "{ql}"
+        );
+
+        let both = format!("{MINIMAL}paging = \"arcgis\"\nincremental = \"peeringdb\"\n");
+        let err = parse_spec(Path::new("sources/demo.toml"), &both)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at most one"), "{err}");
+        let bad = format!("{MINIMAL}paging = \"socrata\"\n");
+        assert!(parse_spec(Path::new("sources/demo.toml"), &bad).is_err());
+        let bbox = format!("{MINIMAL}[files.overpass]\nbbox = [49.0, 2.2, 48.9, 2.4]\n");
+        let err = parse_spec(Path::new("sources/demo.toml"), &bbox)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("overpass.bbox"), "{err}");
+        let size = format!("{MINIMAL}page_size = 10\n");
+        assert!(parse_spec(Path::new("sources/demo.toml"), &size).is_err());
     }
 }

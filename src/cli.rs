@@ -169,15 +169,15 @@ pub fn run() -> anyhow::Result<ExitCode> {
                     .files
                     .iter()
                     .map(|f| {
-                        format!(
-                            "{}{}",
-                            f.name,
-                            if f.url.is_some() {
-                                ""
-                            } else {
-                                " (mirror only)"
-                            }
-                        )
+                        let how = match (&f.url, f.overpass.is_some(), f.paging, f.incremental) {
+                            (None, ..) => " (mirror only)".to_string(),
+                            (Some(_), true, ..) => " (Overpass POST)".to_string(),
+                            (Some(_), _, Some(p), _) => format!(" ({p:?} pages)").to_lowercase(),
+                            (Some(_), _, _, Some(_)) => " (incremental, since)".to_string(),
+                            _ if s.mirror_optional => " (live only)".to_string(),
+                            _ => String::new(),
+                        };
+                        format!("{}{how}", f.name)
                     })
                     .collect();
                 println!(

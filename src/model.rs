@@ -374,6 +374,8 @@ pub mod issue_codes {
     pub const PARCEL_INVALID_RING: &str = "parcel_invalid_ring";
     pub const PARCEL_BAD_GEOMETRY: &str = "parcel_bad_geometry";
     pub const PARCEL_MISSING_ID: &str = "parcel_missing_id";
+    /// The source lists the object as deleted (PeeringDB `status = "deleted"`).
+    pub const DELETED_AT_SOURCE: &str = "deleted_at_source";
 
     /// Every code, for lookups from the catalog and for the schema.
     pub const ALL: &[&str] = &[
@@ -404,6 +406,7 @@ pub mod issue_codes {
         PARCEL_INVALID_RING,
         PARCEL_BAD_GEOMETRY,
         PARCEL_MISSING_ID,
+        DELETED_AT_SOURCE,
     ];
 
     /// The static code for a code written in the catalog.

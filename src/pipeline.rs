@@ -215,18 +215,24 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             message: format!("no parameter `{grid_id}` for --grid {}", opts.grid),
         });
     }
-    let fetcher: Box<dyn Fetcher> = match &opts.mirror {
-        Some(root) => Box::new(MirrorFetcher { root: root.clone() }),
-        None => Box::new(
-            LiveFetcher::new(
-                opts.cache_dir.clone(),
-                opts.mode,
-                &opts.contact,
-                opts.source_urls.clone(),
-                &specs,
-                opts.max_retries,
-            )
-            .map_err(|e| BuildError::NothingBuilt(e.to_string()))?,
+    let (fetcher, specs): (Box<dyn Fetcher>, Vec<SourceSpec>) = match &opts.mirror {
+        Some(root) => {
+            let (mirror, specs) = MirrorFetcher::split(root.clone(), specs);
+            (Box::new(mirror), specs)
+        }
+        None => (
+            Box::new(
+                LiveFetcher::new(
+                    opts.cache_dir.clone(),
+                    opts.mode,
+                    &opts.contact,
+                    opts.source_urls.clone(),
+                    &specs,
+                    opts.max_retries,
+                )
+                .map_err(|e| BuildError::NothingBuilt(e.to_string()))?,
+            ),
+            specs,
         ),
     };
     // Per-commune parcel sources are fetched by the cadastre stage, after reconciliation.

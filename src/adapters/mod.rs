@@ -13,6 +13,7 @@ pub mod geojson_points;
 pub mod json_entries;
 pub mod mapped;
 pub mod overpass;
+pub mod peeringdb;
 
 use crate::catalog::{FileSpec, Mapping, SourceSpec};
 use crate::error::ParseError;
@@ -76,6 +77,7 @@ static REGISTRY: &[&dyn Adapter] = &[
     &admin::AdminBoundaries,
     &overpass::Overpass,
     &cadastre::CadastreParcels,
+    &peeringdb::PeeringDbFacilities,
 ];
 
 pub fn find(name: &str) -> Option<&'static dyn Adapter> {

@@ -144,6 +144,9 @@ pub struct FetchRequest {
     /// Accepted media types (`application/json`, `text/*`); any other is an error. `None` (or
     /// an empty list) accepts anything.
     pub expect_content_types: Option<Vec<String>>,
+    /// An Overpass-style `/api/status` page: after a 429 or 504 the client reads it and waits
+    /// for the slot it announces (capped by `max_retry_after`) instead of backing off blindly.
+    pub slot_status_url: Option<String>,
 }
 
 impl FetchRequest {
@@ -154,6 +157,7 @@ impl FetchRequest {
             etag: None,
             last_modified: None,
             expect_content_types: None,
+            slot_status_url: None,
         }
     }
 
@@ -177,6 +181,12 @@ impl FetchRequest {
         types: impl IntoIterator<Item = S>,
     ) -> FetchRequest {
         self.expect_content_types = Some(types.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sets the slot status page read after a 429 or 504.
+    pub fn with_slot_status(mut self, status_url: impl Into<String>) -> FetchRequest {
+        self.slot_status_url = Some(status_url.into());
         self
     }
 }
@@ -314,6 +324,12 @@ pub enum FetchEvent {
     Redirect {
         from: String,
         to: String,
+    },
+    /// The slot status page was read after a 429 or 504: the wait it announced (capped),
+    /// or `None` when it could not be read or said nothing about slots.
+    SlotStatus {
+        status_url: String,
+        wait: Option<Duration>,
     },
     /// A transient failure; the client sleeps `wait` then tries again.
     Retry {
@@ -456,9 +472,19 @@ impl HttpClient {
             if !failure.kind.is_transient() || attempt > self.config.max_retries {
                 return Err(FetchError::new(&request.url, failure.kind, attempt));
             }
-            let (wait, from_retry_after) = match failure.retry_after {
-                Some(after) => (after.min(self.config.max_retry_after), true),
-                None => (self.backoff(attempt), false),
+            let slot_wait = match (&failure.kind, &request.slot_status_url) {
+                (
+                    ErrorKind::Status {
+                        code: 429 | 504, ..
+                    },
+                    Some(status_url),
+                ) => self.slot_wait(status_url),
+                _ => None,
+            };
+            let (wait, from_retry_after) = match (slot_wait, failure.retry_after) {
+                (Some(slot), _) => (slot, false),
+                (None, Some(after)) => (after.min(self.config.max_retry_after), true),
+                (None, None) => (self.backoff(attempt), false),
             };
             self.emit(|| FetchEvent::Retry {
                 url: request.url.clone(),
@@ -469,6 +495,29 @@ impl HttpClient {
             });
             self.clock.sleep(wait);
         }
+    }
+
+    /// Reads the slot status page (one attempt, no retry) and returns the wait until the next
+    /// free slot plus one second of margin, capped by `max_retry_after`; `None` when the page
+    /// cannot be read or announces nothing.
+    fn slot_wait(&self, status_url: &str) -> Option<Duration> {
+        let wait = parse_http_url(status_url).ok().and_then(|url| {
+            let request = FetchRequest::get(status_url);
+            match self.attempt(&url, &request) {
+                Ok(FetchResponse::Body { bytes, .. }) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    super::slots::parse_status(&text, self.clock.now_utc())
+                        .and_then(|s| s.wait())
+                        .map(|w| (w + Duration::from_secs(1)).min(self.config.max_retry_after))
+                }
+                _ => None,
+            }
+        });
+        self.emit(|| FetchEvent::SlotStatus {
+            status_url: status_url.to_string(),
+            wait,
+        });
+        wait
     }
 
     /// Exponential backoff with "equal jitter": half the step, plus a random part of the other

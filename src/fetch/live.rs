@@ -2,16 +2,20 @@
 //! client (`client`) and the content-addressed snapshot store (`store`): conditional
 //! requests with the stored validators (a 304 reuses the snapshot), `--refresh`, `--offline`,
 //! per-host rate limits from the catalog, URL overrides for one run, and the last good
-//! snapshot of a file for the fallback.
+//! snapshot of a file for the fallback. The catalog's live protocols are dispatched here:
+//! Overpass POST queries with slot-aware waits, paged exports (`paging`), and PeeringDB's
+//! incremental `since` (`incremental`), whose merged full set is what gets stored.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::client::{ClientConfig, FetchRequest, HostLimits, HttpClient};
-use super::snapshot::{FetchMode, FetchOutcome, fetch_snapshot};
+use super::client::{ClientConfig, FetchRequest, FetchResponse, HostLimits, HttpClient};
+use super::snapshot::{FetchMode, FetchOutcome, FetchedSnapshot, fetch_snapshot, store_assembled};
 use super::store::SnapshotStore;
 use super::{Fetcher, Snapshot};
+use super::{paging, peeringdb};
 use crate::catalog::{FileSpec, SourceSpec};
+use crate::catalog::{Incremental, Paging};
 use crate::error::FetchError;
 
 pub struct LiveFetcher {
@@ -46,6 +50,22 @@ impl LiveFetcher {
         let mut config = ClientConfig::new(contact);
         config.max_retries = max_retries;
         let client = HttpClient::new(config).map_err(|e| setup(e.to_string()))?;
+        LiveFetcher::with_client(client, cache_dir, mode, overrides, specs)
+    }
+
+    /// A live fetcher over a client built by the caller (tests give it a fake clock).
+    pub fn with_client(
+        client: HttpClient,
+        cache_dir: PathBuf,
+        mode: FetchMode,
+        overrides: HashMap<String, String>,
+        specs: &[SourceSpec],
+    ) -> Result<LiveFetcher, FetchError> {
+        let setup = |message: String| FetchError::Http {
+            source_id: String::new(),
+            url: String::new(),
+            message,
+        };
         let store = SnapshotStore::open(cache_dir.clone()).map_err(|e| setup(e.to_string()))?;
         let fetcher = LiveFetcher {
             client,
@@ -92,6 +112,112 @@ impl LiveFetcher {
     }
 }
 
+impl LiveFetcher {
+    /// One file by the protocol the catalog declares for it; offline, every protocol reads
+    /// the latest stored snapshot.
+    fn fetch_protocol(
+        &self,
+        spec: &SourceSpec,
+        file: &FileSpec,
+        url: &str,
+    ) -> Result<FetchedSnapshot, String> {
+        let plain = |request: FetchRequest| {
+            fetch_snapshot(
+                &self.client,
+                &self.store,
+                &spec.id,
+                &file.name,
+                &request,
+                self.mode,
+            )
+            .map_err(|e| e.to_string())
+        };
+        if self.mode == FetchMode::Offline {
+            return plain(FetchRequest::get(url));
+        }
+        let assembled = |bytes: Vec<u8>, final_url: &str| {
+            store_assembled(
+                &self.client,
+                &self.store,
+                &spec.id,
+                &file.name,
+                url,
+                final_url,
+                bytes,
+            )
+            .map_err(|e| e.to_string())
+        };
+        if let Some(overpass) = &file.overpass {
+            let mut form =
+                reqwest::Url::parse("http://form.invalid/").map_err(|e| e.to_string())?;
+            form.query_pairs_mut()
+                .append_pair("data", &overpass.query().to_ql());
+            let body = form.query().unwrap_or_default().to_string();
+            let request = FetchRequest::post(url, body, "application/x-www-form-urlencoded")
+                .with_slot_status(overpass.status_url_for(url));
+            return plain(request);
+        }
+        if let Some(kind) = file.paging {
+            let pages = match kind {
+                Paging::Opendatasoft => {
+                    paging::fetch_opendatasoft(&self.client, url, file.page_size)
+                }
+                Paging::Arcgis => paging::fetch_arcgis(&self.client, url, file.page_size),
+            }
+            .map_err(|e| e.to_string())?;
+            return assembled(pages.bytes, &pages.last_url);
+        }
+        if file.incremental == Some(Incremental::Peeringdb) {
+            return self.fetch_peeringdb(spec, file, url, assembled);
+        }
+        plain(FetchRequest::get(url))
+    }
+
+    /// A full download the first time (and with `--refresh`); afterwards only the objects
+    /// changed since the previous download, merged over the previous full set.
+    fn fetch_peeringdb(
+        &self,
+        spec: &SourceSpec,
+        file: &FileSpec,
+        url: &str,
+        assembled: impl Fn(Vec<u8>, &str) -> Result<FetchedSnapshot, String>,
+    ) -> Result<FetchedSnapshot, String> {
+        let previous = match self.mode {
+            FetchMode::Normal => self
+                .store
+                .latest(&spec.id, &file.name)
+                .ok()
+                .flatten()
+                .filter(|m| m.url == url)
+                .and_then(|m| {
+                    let at = chrono::DateTime::parse_from_rfc3339(&m.fetched_at).ok()?;
+                    let bytes = self.store.read(&spec.id, &m.sha256).ok()?;
+                    peeringdb::check_full(&bytes).ok()?;
+                    Some((at.timestamp(), bytes))
+                }),
+            _ => None,
+        };
+        let get = |target: &str| match self.client.fetch(&FetchRequest::get(target)) {
+            Ok(FetchResponse::Body { bytes, .. }) => Ok(bytes),
+            Ok(FetchResponse::NotModified { .. }) => Err(format!("{target}: unexpected 304")),
+            Err(e) => Err(e.to_string()),
+        };
+        match previous {
+            None => {
+                let bytes = get(url)?;
+                peeringdb::check_full(&bytes).map_err(|e| e.to_string())?;
+                assembled(bytes, url)
+            }
+            Some((fetched_at_s, previous)) => {
+                let since = peeringdb::since_url(url, fetched_at_s - peeringdb::SINCE_OVERLAP_S)?;
+                let delta = get(&since)?;
+                let merged = peeringdb::merge(&previous, &delta).map_err(|e| e.to_string())?;
+                assembled(merged.bytes, &since)
+            }
+        }
+    }
+}
+
 impl Fetcher for LiveFetcher {
     fn fetch(&self, spec: &SourceSpec, file: &FileSpec) -> Result<Snapshot, FetchError> {
         let url = match (self.url_for(spec, file), self.mode) {
@@ -104,20 +230,13 @@ impl Fetcher for LiveFetcher {
                 });
             }
         };
-        let request = FetchRequest::get(&url);
-        let fetched = fetch_snapshot(
-            &self.client,
-            &self.store,
-            &spec.id,
-            &file.name,
-            &request,
-            self.mode,
-        )
-        .map_err(|e| FetchError::Http {
-            source_id: spec.id.clone(),
-            url: url.clone(),
-            message: e.to_string(),
-        })?;
+        let fetched =
+            self.fetch_protocol(spec, file, &url)
+                .map_err(|message| FetchError::Http {
+                    source_id: spec.id.clone(),
+                    url: url.clone(),
+                    message,
+                })?;
         Ok(Snapshot {
             sha256: fetched.sha256,
             bytes: fetched.bytes,

@@ -5,6 +5,11 @@
 
 pub mod client;
 pub mod live;
+pub mod paging;
+pub mod peeringdb;
+#[cfg(test)]
+mod protocol_tests;
+pub mod slots;
 pub mod snapshot;
 pub mod store;
 #[cfg(test)]
@@ -61,6 +66,22 @@ pub trait Fetcher {
 /// Reads `<root>/<source-id>/<file>`; never touches the network.
 pub struct MirrorFetcher {
     pub root: PathBuf,
+    /// Live-only sources (`mirror_optional`) this mirror has no folder for, left out of the
+    /// build (see [`MirrorFetcher::split`]).
+    pub skipped: Vec<String>,
+}
+
+impl MirrorFetcher {
+    /// A mirror fetcher over `root`, and the sources it can build: a `mirror_optional`
+    /// source without a `<root>/<source-id>/` folder is skipped (and named in
+    /// [`Fetcher::describe`]), any other source is kept (a missing file then fails it).
+    pub fn split(root: PathBuf, specs: Vec<SourceSpec>) -> (MirrorFetcher, Vec<SourceSpec>) {
+        let (skipped, kept): (Vec<SourceSpec>, Vec<SourceSpec>) = specs
+            .into_iter()
+            .partition(|s| s.mirror_optional && !root.join(&s.id).is_dir());
+        let skipped = skipped.into_iter().map(|s| s.id).collect();
+        (MirrorFetcher { root, skipped }, kept)
+    }
 }
 
 impl Fetcher for MirrorFetcher {
@@ -82,7 +103,15 @@ impl Fetcher for MirrorFetcher {
     }
 
     fn describe(&self) -> String {
-        format!("mirror {}", self.root.display())
+        if self.skipped.is_empty() {
+            format!("mirror {}", self.root.display())
+        } else {
+            format!(
+                "mirror {}; live-only sources not in the mirror, skipped: {}",
+                self.root.display(),
+                self.skipped.join(", ")
+            )
+        }
     }
 }
 

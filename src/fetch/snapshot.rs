@@ -183,3 +183,40 @@ fn download(
         }
     }
 }
+
+/// Stores bytes the framework assembled itself (the pages of a paged export, a PeeringDB
+/// merge) as the latest snapshot of (`source_id`, `file_name`), downloaded from `url` (the
+/// catalog URL; `final_url` is the last URL asked for). Such snapshots carry no validators.
+pub fn store_assembled(
+    client: &HttpClient,
+    store: &SnapshotStore,
+    source_id: &str,
+    file_name: &str,
+    url: &str,
+    final_url: &str,
+    bytes: Vec<u8>,
+) -> Result<FetchedSnapshot, FetchError> {
+    let provenance = Provenance {
+        url: url.to_string(),
+        final_url: final_url.to_string(),
+        status: 200,
+        etag: None,
+        last_modified: None,
+        content_type: Some("application/json".into()),
+    };
+    let meta = store
+        .put(
+            source_id,
+            file_name,
+            &bytes,
+            &provenance,
+            client.clock().now_utc(),
+        )
+        .map_err(|e| FetchError::new(url, ErrorKind::Store(Box::new(e)), 0))?;
+    Ok(FetchedSnapshot {
+        sha256: meta.sha256.clone(),
+        bytes,
+        meta,
+        outcome: FetchOutcome::Downloaded,
+    })
+}

@@ -53,9 +53,11 @@ pub fn copy_mirror(dest: &Path) {
 }
 
 /// The repository catalog copied into `dir/sources`, with every file given the URL
-/// `<base>/<source-id>/<file>` (a test server on 127.0.0.1 standing in for the live sources).
-/// The per-commune cadastre source is left out: the mirror holds no parcel file of a commune
-/// with a site, and its per-commune requests would only add 404s to the request counts.
+/// `<base>/<source-id>/<file>` (a test server on 127.0.0.1 serving the mirror standing in for
+/// the live sources). Live-only sources (`mirror_optional`) the mirror has no folder for are
+/// left out: the mirror cannot stand in for them. The per-commune cadastre source is left out
+/// too: the mirror holds no parcel file of a commune with a site, and its per-commune requests
+/// would only add 404s to the request counts.
 pub fn live_catalog(dir: &Path, base: &str) -> PathBuf {
     let live = dir.join("sources");
     std::fs::create_dir_all(&live).unwrap();
@@ -66,6 +68,11 @@ pub fn live_catalog(dir: &Path, base: &str) -> PathBuf {
             continue;
         }
         let text = std::fs::read_to_string(f.path()).unwrap();
+        if text.lines().any(|l| l.trim() == "mirror_optional = true")
+            && !mirror().join(&id).is_dir()
+        {
+            continue;
+        }
         let mut out = String::new();
         let mut in_files = false;
         for line in text.lines() {

@@ -1,0 +1,212 @@
+//! PeeringDB facilities adapter: the JSON of the PeeringDB API `/api/fac` (`{"data": [...],
+//! "meta": {}}`, as downloaded or as merged by the incremental fetch) → one record per
+//! facility with its PeeringDB id, name (and `aka` / `name_long` as other names), operator
+//! (`org_name`), street address, postcode and city, website, status and point (address-level:
+//! PeeringDB geocodes the address; no point when the coordinates are null or 0,0). Objects of
+//! another country and deleted objects are dropped with a data issue.
+
+use serde_json::{Map, Value};
+
+use super::mapped::{get_f64, get_str, issue};
+use super::{Adapter, FileInput};
+use crate::error::ParseError;
+use crate::model::{IssueAction, LonLat, ParseOutput, PointPrecision, Record, Status, issue_codes};
+
+pub struct PeeringDbFacilities;
+
+impl Adapter for PeeringDbFacilities {
+    fn name(&self) -> &'static str {
+        "peeringdb"
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn summary(&self) -> &'static str {
+        "PeeringDB API /api/fac JSON: facilities with id, operator, address and point"
+    }
+
+    fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
+        let text = input.text()?;
+        let file = input.file.name.clone();
+        let doc: Value = serde_json::from_str(text).map_err(|e| ParseError::Structure {
+            file: file.clone(),
+            message: format!("not JSON: {e}"),
+        })?;
+        let Some(Value::Array(data)) = doc.get("data") else {
+            return Err(ParseError::Structure {
+                file,
+                message: "no `data` array: not a PeeringDB API answer".into(),
+            });
+        };
+        let mut out = ParseOutput {
+            units_read: data.len(),
+            ..ParseOutput::default()
+        };
+        for (i, entry) in data.iter().enumerate() {
+            let locator = format!("data[{i}]");
+            let Some(obj) = entry.as_object() else {
+                out.issues.push(issue(
+                    input,
+                    issue_codes::ROW_SHAPE,
+                    IssueAction::Dropped,
+                    &locator,
+                    None,
+                    "not a JSON object".into(),
+                ));
+                continue;
+            };
+            match facility(input, obj, &locator) {
+                Ok(record) => out.records.push(record),
+                Err(dropped) => out.issues.push(*dropped),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One facility, or the data issue that drops it.
+fn facility(
+    input: &FileInput<'_>,
+    obj: &Map<String, Value>,
+    locator: &str,
+) -> Result<Record, Box<crate::model::DataIssue>> {
+    let drop = |code, message: String| {
+        Box::new(issue(
+            input,
+            code,
+            IssueAction::Dropped,
+            locator,
+            None,
+            message,
+        ))
+    };
+    let Some(id) = obj.get("id").and_then(Value::as_i64) else {
+        return Err(drop(issue_codes::ROW_SHAPE, "no integer `id`".into()));
+    };
+    let status = get_str(obj, "status");
+    if status.as_deref() == Some("deleted") {
+        return Err(drop(
+            issue_codes::DELETED_AT_SOURCE,
+            format!("facility {id} is deleted in PeeringDB"),
+        ));
+    }
+    let country = get_str(obj, "country");
+    if country
+        .as_deref()
+        .is_some_and(|c| !c.eq_ignore_ascii_case("FR"))
+    {
+        return Err(drop(
+            issue_codes::OUTSIDE_FRANCE,
+            format!(
+                "facility {id} is in country {}",
+                country.unwrap_or_default()
+            ),
+        ));
+    }
+    let native = id.to_string();
+    let mut r = Record::new(
+        &input.spec.id,
+        &native,
+        input.provenance_at(format!("fac/{id}")),
+    );
+    r.peeringdb_fac_id = Some(id);
+    r.name = get_str(obj, "name");
+    for key in ["aka", "name_long"] {
+        if let Some(alt) = get_str(obj, key)
+            && Some(&alt) != r.name.as_ref()
+            && !r.alt_names.contains(&alt)
+        {
+            r.alt_names.push(alt);
+        }
+    }
+    for n in r.name.iter().chain(&r.alt_names) {
+        for c in super::fields::site_codes(n) {
+            if !r.codes.contains(&c) {
+                r.codes.push(c);
+            }
+        }
+    }
+    r.operator = get_str(obj, "org_name");
+    r.website = get_str(obj, "website");
+    let lines: Vec<String> = ["address1", "address2"]
+        .iter()
+        .filter_map(|k| get_str(obj, k))
+        .collect();
+    r.address.street = lines.first().cloned();
+    r.address.postcode = get_str(obj, "zipcode");
+    r.address.city = get_str(obj, "city");
+    let tail = [r.address.postcode.clone(), r.address.city.clone()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let full: Vec<String> = lines
+        .into_iter()
+        .chain((!tail.is_empty()).then_some(tail))
+        .collect();
+    r.address.full = (!full.is_empty()).then(|| full.join(", "));
+    r.commune_name.clone_from(&r.address.city);
+    r.status = match status.as_deref() {
+        Some("ok") => Status::Operating,
+        _ => Status::Unknown,
+    };
+    r.status_text = status.map(|s| format!("PeeringDB status {s}"));
+    let (lat, lon) = (get_f64(obj, "latitude"), get_f64(obj, "longitude"));
+    if let (Some(lat), Some(lon)) = (lat, lon)
+        && !(lat == 0.0 && lon == 0.0)
+    {
+        r.point = Some(LonLat { lon, lat });
+        r.point_precision = PointPrecision::Address;
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::test_support::{input, spec};
+
+    fn peeringdb_spec() -> crate::catalog::SourceSpec {
+        spec(
+            "id = \"peeringdb-fac\"\ntitle = \"t\"\npublisher = \"p\"\nlicence = \"l\"\nattribution = \"a\"\ntrust_tier = 2\nadapter = \"peeringdb\"\n[[files]]\nname = \"fac.json\"\n",
+        )
+    }
+
+    #[test]
+    fn reads_the_synthetic_fixture() {
+        let s = peeringdb_spec();
+        let bytes = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/peeringdb/fac_FR_full.json"),
+        )
+        .unwrap();
+        let out = PeeringDbFacilities.parse(&input(&s, &bytes)).unwrap();
+        assert_eq!(out.units_read, out.records.len() + out.issues.len());
+        let first = &out.records[0];
+        assert_eq!(first.peeringdb_fac_id, Some(9001));
+        assert_eq!(first.point_precision, PointPrecision::Address);
+        assert_eq!(first.status, Status::Operating);
+        assert!(first.operator.is_some() && first.address.postcode.is_some());
+        let no_point = out.records.iter().find(|r| r.point.is_none()).unwrap();
+        assert_eq!(no_point.point_precision, PointPrecision::None);
+        assert!(no_point.commune_name.is_some());
+    }
+
+    #[test]
+    fn other_countries_and_deleted_objects_are_dropped() {
+        let s = peeringdb_spec();
+        let bytes = br#"{"data":[{"id":1,"name":"X","country":"BE","status":"ok"},{"id":2,"name":"Y","country":"FR","status":"deleted"},{"id":3,"name":"Z","country":"FR","status":"ok","latitude":null,"longitude":null}],"meta":{}}"#;
+        let out = PeeringDbFacilities.parse(&input(&s, bytes)).unwrap();
+        assert_eq!(out.records.len(), 1);
+        assert_eq!(out.issues.len(), 2);
+        assert_eq!(out.issues[0].code, issue_codes::OUTSIDE_FRANCE);
+    }
+
+    #[test]
+    fn a_non_peeringdb_document_fails_the_file() {
+        let s = peeringdb_spec();
+        assert!(PeeringDbFacilities.parse(&input(&s, b"[]")).is_err());
+    }
+}
