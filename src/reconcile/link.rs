@@ -139,9 +139,47 @@ fn tolerance_m(p: PointPrecision) -> f64 {
     }
 }
 
+/// Metres per degree of latitude on the haversine sphere (a lower bound on any distance
+/// between two points `dlat` degrees apart).
+const METRES_PER_DEGREE_LAT: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
+
 /// Grid cell of ~1.1 km: 0.01° of latitude by 0.015° of longitude.
 fn cell(p: (f64, f64)) -> (i32, i32) {
     ((p.1 / 0.01).floor() as i32, (p.0 / 0.015).floor() as i32)
+}
+
+/// Records by grid cell, as one sorted array: the cells of one grid row are contiguous, so
+/// the neighbours of a cell are found with one binary search per row (no hashing).
+pub struct CellIndex {
+    /// (row, column, record index), sorted.
+    entries: Vec<(i32, i32, u32)>,
+}
+
+impl CellIndex {
+    pub fn new(records: &[LinkRecord], keep: impl Fn(&LinkRecord) -> bool) -> CellIndex {
+        let mut entries: Vec<(i32, i32, u32)> = records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| keep(r))
+            .filter_map(|(i, r)| r.point.map(|p| (cell(p), i as u32)))
+            .map(|((cy, cx), i)| (cy, cx, i))
+            .collect();
+        entries.par_sort_unstable();
+        CellIndex { entries }
+    }
+
+    /// The records in the cells within `ring` cells of `(cy, cx)` (a square of cells).
+    pub fn around(&self, (cy, cx): (i32, i32), ring: i32) -> impl Iterator<Item = usize> + '_ {
+        (cy - ring..=cy + ring).flat_map(move |row| {
+            let from = self
+                .entries
+                .partition_point(|e| (e.0, e.1) < (row, cx - ring));
+            self.entries[from..]
+                .iter()
+                .take_while(move |e| (e.0, e.1) <= (row, cx + ring))
+                .map(|e| e.2 as usize)
+        })
+    }
 }
 
 /// Candidate pairs (a < b), deduplicated and sorted. The grid scan runs in parallel.
@@ -153,14 +191,7 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
         }
     };
     // Spatial blocking on a grid.
-    let mut grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Some(p) = r.point
-            && r.precision != PointPrecision::Commune
-        {
-            grid.entry(cell(p)).or_default().push(i);
-        }
-    }
+    let grid = CellIndex::new(records, |r| r.precision != PointPrecision::Commune);
     let ring = |r: &LinkRecord| -> (i32, f64) {
         if r.precision == PointPrecision::Approximate {
             (5, params.approximate_radius_m)
@@ -176,24 +207,21 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
             return found;
         }
         let (ri, radius_i) = ring(r);
-        let (cy, cx) = cell(p);
-        for dy in -ri..=ri {
-            for dx in -ri..=ri {
-                let Some(members) = grid.get(&(cy + dy, cx + dx)) else {
-                    continue;
-                };
-                for &j in members {
-                    let other = &records[j];
-                    let (rj, radius_j) = ring(other);
-                    // Each pair is examined from the side with the larger ring (or lower index).
-                    if rj > ri || (rj == ri && j <= i) {
-                        continue;
-                    }
-                    let Some(q) = other.point else { continue };
-                    if haversine_m(p, q) <= radius_i.max(radius_j) {
-                        found.push((i.min(j) as u32, i.max(j) as u32));
-                    }
-                }
+        for j in grid.around(cell(p), ri) {
+            let other = &records[j];
+            let (rj, radius_j) = ring(other);
+            // Each pair is examined from the side with the larger ring (or lower index).
+            if rj > ri || (rj == ri && j <= i) {
+                continue;
+            }
+            let Some(q) = other.point else { continue };
+            let radius = radius_i.max(radius_j);
+            // Latitude alone already too far: skip the trigonometry.
+            if (q.1 - p.1).abs() * METRES_PER_DEGREE_LAT > radius {
+                continue;
+            }
+            if haversine_m(p, q) <= radius {
+                found.push((i.min(j) as u32, i.max(j) as u32));
             }
         }
         found
@@ -629,26 +657,21 @@ pub fn cluster(
 fn clearly_nearest(
     records: &[LinkRecord],
     roots: &[u32],
-    grid: &HashMap<(i32, i32), Vec<usize>>,
+    grid: &CellIndex,
     i: usize,
     max_d: f64,
     margin: f64,
     eligible: impl Fn(usize) -> bool,
 ) -> Option<(u32, f64)> {
     let p = records[i].point?;
-    let (cy, cx) = cell(p);
     let mut nearest: HashMap<u32, f64> = HashMap::new();
-    for dy in -1..=1 {
-        for dx in -1..=1 {
-            for &j in grid.get(&(cy + dy, cx + dx)).into_iter().flatten() {
-                if roots[j] == roots[i] || !eligible(j) {
-                    continue;
-                }
-                let Some(q) = records[j].point else { continue };
-                let e = nearest.entry(roots[j]).or_insert(f64::INFINITY);
-                *e = e.min(haversine_m(p, q));
-            }
+    for j in grid.around(cell(p), 1) {
+        if roots[j] == roots[i] || !eligible(j) {
+            continue;
         }
+        let Some(q) = records[j].point else { continue };
+        let e = nearest.entry(roots[j]).or_insert(f64::INFINITY);
+        *e = e.min(haversine_m(p, q));
     }
     let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
     by_distance.sort_by(|x, y| {
@@ -683,14 +706,7 @@ pub fn attach_orphans(
     for r in roots.iter() {
         *size.entry(*r).or_default() += 1;
     }
-    let mut grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Some(p) = r.point
-            && precise(r)
-        {
-            grid.entry(cell(p)).or_default().push(i);
-        }
-    }
+    let grid = CellIndex::new(records, precise);
     let key_rank = key_ranks(records);
     let mut order: Vec<usize> = (0..records.len()).collect();
     order.sort_unstable_by_key(|&i| key_rank[i]);
@@ -716,15 +732,9 @@ pub fn attach_orphans(
     };
     // (0) An anonymous building point joins the clearly nearest anonymous site of another
     // source within `attach_building_m` (an unnamed way exported by two sources).
-    let mut anon_grid: HashMap<(i32, i32), Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if r.attachable
-            && r.precision == PointPrecision::Building
-            && let Some(p) = r.point
-        {
-            anon_grid.entry(cell(p)).or_default().push(i);
-        }
-    }
+    let anon_grid = CellIndex::new(records, |r| {
+        r.attachable && r.precision == PointPrecision::Building
+    });
     for &i in &order {
         let r = &records[i];
         if !(r.attachable && r.precision == PointPrecision::Building)
