@@ -3,17 +3,17 @@
 //!
 //! Units are in field names: `_m2`, `_mw`, `_mva`, `_mwh`, `_ha`.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// WGS 84 longitude/latitude, in degrees.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LonLat {
     pub lon: f64,
     pub lat: f64,
 }
 
 /// How precisely the record's point places the site (best first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PointPrecision {
     /// The point is (the centroid of) the mapped building or site.
@@ -29,7 +29,7 @@ pub enum PointPrecision {
 }
 
 /// Lifecycle status of a site, normalised from the status words of each source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Operating,
@@ -81,7 +81,7 @@ impl Status {
 }
 
 /// A postal address as the source gives it (no normalisation yet).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Address {
     pub housenumber: Option<String>,
     pub street: Option<String>,
@@ -124,7 +124,7 @@ impl Address {
 }
 
 /// What a power figure measures. Most published MW are not IT power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PowerKind {
     /// IT (critical) load.
@@ -142,7 +142,7 @@ pub enum PowerKind {
 }
 
 /// What a surface figure measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SurfaceKind {
     /// IT rooms / white space / surface utile clients.
@@ -158,10 +158,11 @@ pub enum SurfaceKind {
 }
 
 /// An observed power figure, as published.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PowerFact {
     pub value: f64,
     /// `MW` or `MVA`.
+    #[serde(deserialize_with = "power_unit")]
     pub unit: &'static str,
     pub kind: PowerKind,
     /// The source's own words for what it measures, kept verbatim.
@@ -171,7 +172,7 @@ pub struct PowerFact {
 }
 
 /// An observed surface figure, as published, in square metres.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SurfaceFact {
     pub value_m2: f64,
     pub kind: SurfaceKind,
@@ -180,14 +181,14 @@ pub struct SurfaceFact {
 }
 
 /// A measured annual energy consumption.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnergyObs {
     pub year: i32,
     pub mwh: f64,
 }
 
 /// Where a record came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     pub source_id: String,
     pub file: String,
@@ -202,7 +203,7 @@ pub struct Provenance {
 }
 
 /// One site as one source describes it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// `<source-id>:<native-id>`.
     pub record_key: String,
@@ -268,7 +269,7 @@ impl Record {
 }
 
 /// What happened to the record an issue is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueAction {
     /// The record was kept as is; the issue is information.
@@ -293,10 +294,11 @@ impl IssueAction {
 }
 
 /// A bad or notable record: counted per (source, code), stored and printed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataIssue {
     pub source_id: String,
     /// Stable snake_case code (see `issue_codes`).
+    #[serde(deserialize_with = "issue_code")]
     pub code: &'static str,
     pub action: IssueAction,
     pub file: String,
@@ -350,6 +352,12 @@ pub mod issue_codes {
     pub const ANONYMOUS_POINT: &str = "anonymous_point";
     /// A placeholder (`Unknown`, `n/a`) where a value should be; ignored.
     pub const PLACEHOLDER_VALUE: &str = "placeholder_value";
+    /// A web page whose site-block selector matches nothing: its layout changed (or it is
+    /// not a site page); nothing was read from it.
+    pub const PAGE_LAYOUT_CHANGED: &str = "page_layout_changed";
+    /// A site block of a web page without a field the catalog requires (name, code,
+    /// address, figures); the block was dropped.
+    pub const PAGE_FIELD_MISSING: &str = "page_field_missing";
 
     /// Every code, for lookups from the catalog and for the schema.
     pub const ALL: &[&str] = &[
@@ -374,6 +382,8 @@ pub mod issue_codes {
         AGGREGATE_FACT,
         ANONYMOUS_POINT,
         PLACEHOLDER_VALUE,
+        PAGE_LAYOUT_CHANGED,
+        PAGE_FIELD_MISSING,
     ];
 
     /// The static code for a code written in the catalog.
@@ -383,7 +393,7 @@ pub mod issue_codes {
 }
 
 /// A published count of data centres (press, studies), kept to sanity-check a build.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublishedCount {
     pub source_id: String,
     pub scope: String,
@@ -395,7 +405,7 @@ pub struct PublishedCount {
 }
 
 /// Administrative reference data read by the `admin-boundaries` adapter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AdminPart {
     Departements(Vec<crate::geo::locate::AdminPolygon>),
     Communes(Vec<crate::geo::locate::AdminPolygon>),
@@ -403,8 +413,8 @@ pub enum AdminPart {
     CogRegions(Vec<crate::geo::locate::CogRegion>),
 }
 
-/// What an adapter returns for one file.
-#[derive(Debug, Default)]
+/// What an adapter returns for one file (stored as JSON in the parse cache).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ParseOutput {
     pub records: Vec<Record>,
     pub issues: Vec<DataIssue>,
@@ -414,4 +424,20 @@ pub struct ParseOutput {
     pub units_read: usize,
     /// Boundaries and code tables (only from the `admin-boundaries` adapter).
     pub admin: Option<AdminPart>,
+}
+
+/// Reads a power unit back as the static string the adapters use (`MW`, `MVA`).
+fn power_unit<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let unit = String::deserialize(d)?;
+    ["MW", "MVA", "kW", "kVA"]
+        .into_iter()
+        .find(|u| *u == unit)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown power unit `{unit}`")))
+}
+
+/// Reads a data-issue code back as its static string; an unknown code is an error.
+fn issue_code<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
+    let code = String::deserialize(d)?;
+    issue_codes::lookup(&code)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown data-issue code `{code}`")))
 }
