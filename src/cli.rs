@@ -410,7 +410,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             command: CacheCommand::Gc { keep, cache },
         } => {
             let fetcher = dcinv::fetch::live::LiveFetcher::new(
-                cache,
+                cache.clone(),
                 FetchMode::Offline,
                 pipeline::DEFAULT_CONTACT,
                 Default::default(),

@@ -3,7 +3,7 @@
 //!
 //! Units are in field names: `_m2`, `_mw`, `_mva`, `_mwh`, `_ha`.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 /// WGS 84 longitude/latitude, in degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -158,11 +158,10 @@ pub enum SurfaceKind {
 }
 
 /// An observed power figure, as published.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PowerFact {
     pub value: f64,
     /// `MW` or `MVA`.
-    #[serde(deserialize_with = "power_unit")]
     pub unit: &'static str,
     pub kind: PowerKind,
     /// The source's own words for what it measures, kept verbatim.
@@ -294,11 +293,10 @@ impl IssueAction {
 }
 
 /// A bad or notable record: counted per (source, code), stored and printed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataIssue {
     pub source_id: String,
     /// Stable snake_case code (see `issue_codes`).
-    #[serde(deserialize_with = "issue_code")]
     pub code: &'static str,
     pub action: IssueAction,
     pub file: String,
@@ -426,18 +424,71 @@ pub struct ParseOutput {
     pub admin: Option<AdminPart>,
 }
 
-/// Reads a power unit back as the static string the adapters use (`MW`, `MVA`).
-fn power_unit<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
-    let unit = String::deserialize(d)?;
-    ["MW", "MVA", "kW", "kVA"]
-        .into_iter()
-        .find(|u| *u == unit)
-        .ok_or_else(|| serde::de::Error::custom(format!("unknown power unit `{unit}`")))
+/// A [`PowerFact`] as read back from the parse cache (owned unit, checked).
+#[derive(Deserialize)]
+struct PowerFactRead {
+    value: f64,
+    unit: String,
+    kind: PowerKind,
+    kind_text: Option<String>,
+    field: String,
 }
 
-/// Reads a data-issue code back as its static string; an unknown code is an error.
-fn issue_code<'de, D: Deserializer<'de>>(d: D) -> Result<&'static str, D::Error> {
-    let code = String::deserialize(d)?;
-    issue_codes::lookup(&code)
-        .ok_or_else(|| serde::de::Error::custom(format!("unknown data-issue code `{code}`")))
+// By hand: a derive would borrow the `&'static str` from the input.
+impl<'de> Deserialize<'de> for PowerFact {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PowerFact, D::Error> {
+        PowerFact::try_from(PowerFactRead::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for DataIssue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DataIssue, D::Error> {
+        DataIssue::try_from(DataIssueRead::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<PowerFactRead> for PowerFact {
+    type Error = String;
+    fn try_from(r: PowerFactRead) -> Result<PowerFact, String> {
+        let unit = ["MW", "MVA"]
+            .into_iter()
+            .find(|u| *u == r.unit)
+            .ok_or_else(|| format!("unknown power unit `{}`", r.unit))?;
+        Ok(PowerFact {
+            value: r.value,
+            unit,
+            kind: r.kind,
+            kind_text: r.kind_text,
+            field: r.field,
+        })
+    }
+}
+
+/// A [`DataIssue`] as read back from the parse cache (owned code, checked).
+#[derive(Deserialize)]
+struct DataIssueRead {
+    source_id: String,
+    code: String,
+    action: IssueAction,
+    file: String,
+    locator: String,
+    record_key: Option<String>,
+    message: String,
+}
+
+impl TryFrom<DataIssueRead> for DataIssue {
+    type Error = String;
+    fn try_from(r: DataIssueRead) -> Result<DataIssue, String> {
+        let code = issue_codes::lookup(&r.code)
+            .ok_or_else(|| format!("unknown data-issue code `{}`", r.code))?;
+        Ok(DataIssue {
+            source_id: r.source_id,
+            code,
+            action: r.action,
+            file: r.file,
+            locator: r.locator,
+            record_key: r.record_key,
+            message: r.message,
+        })
+    }
 }

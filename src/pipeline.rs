@@ -352,14 +352,16 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
                 Ok(snapshot) => match parse(snapshot) {
                     Ok((out, parsed)) => {
                         let shrunk = fetcher.last_good(spec, file).and_then(|(lg, count)| {
-                            let floor = (count as f64 * (1.0 - opts.max_shrink)).floor();
+                            // More than `max_shrink` fewer (1 → 0 counts; 10 → 7 at 30 % not).
+                            let floor = count as f64 * (1.0 - opts.max_shrink) - 1e-9;
                             (lg.sha256 != snapshot.sha256 && (out.units_read as f64) < floor)
                                 .then(|| {
                                     format!(
-                                        "{}: {} entries against {count} in the last good snapshot (more than {:.0} % fewer)",
+                                        "{}: {} entries against {count} in the last good snapshot (more than {:.0} % fewer){}",
                                         file.name,
                                         out.units_read,
-                                        opts.max_shrink * 100.0
+                                        opts.max_shrink * 100.0,
+                                        issue_tally(&out.issues)
                                     )
                                 })
                         });
@@ -706,6 +708,20 @@ fn write_changes(out: &std::path::Path) -> Result<PathBuf, BuildError> {
         message: e.to_string(),
     })?;
     Ok(path)
+}
+
+/// `; its data issues: code ×n, ...` for the reason a shrunk file was not trusted (a page
+/// whose layout changed says so here), or nothing.
+fn issue_tally(issues: &[DataIssue]) -> String {
+    let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in issues {
+        *by_code.entry(i.code).or_default() += 1;
+    }
+    if by_code.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = by_code.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
+    format!("; its data issues: {}", parts.join(", "))
 }
 
 /// Drops later copies of a record key within a source.

@@ -38,13 +38,24 @@ impl LiveFetcher {
         specs: &[SourceSpec],
         max_retries: u32,
     ) -> Result<LiveFetcher, FetchError> {
+        let mut config = ClientConfig::new(contact);
+        config.max_retries = max_retries;
+        LiveFetcher::with_config(cache_dir, mode, config, overrides, specs)
+    }
+
+    /// As [`LiveFetcher::new`], with every setting of the client given (timeouts, caps).
+    pub fn with_config(
+        cache_dir: PathBuf,
+        mode: FetchMode,
+        config: ClientConfig,
+        overrides: HashMap<String, String>,
+        specs: &[SourceSpec],
+    ) -> Result<LiveFetcher, FetchError> {
         let setup = |message: String| FetchError::Http {
             source_id: String::new(),
             url: String::new(),
             message,
         };
-        let mut config = ClientConfig::new(contact);
-        config.max_retries = max_retries;
         let client = HttpClient::new(config).map_err(|e| setup(e.to_string()))?;
         let store = SnapshotStore::open(cache_dir.clone()).map_err(|e| setup(e.to_string()))?;
         let fetcher = LiveFetcher {
@@ -104,7 +115,10 @@ impl Fetcher for LiveFetcher {
                 });
             }
         };
-        let request = FetchRequest::get(&url);
+        let mut request = FetchRequest::get(&url);
+        if let Some(types) = &file.content_types {
+            request = request.expecting(types.iter().cloned());
+        }
         let fetched = fetch_snapshot(
             &self.client,
             &self.store,
