@@ -288,7 +288,8 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
             }
         }
         if let Some(html) = &mapping.html {
-            html.check().map_err(|(key, message)| invalid(&key, message))?;
+            html.check()
+                .map_err(|(key, message)| invalid(&key, message))?;
         } else if spec.adapter_for(file) == "html-page" {
             return Err(invalid(
                 "mapping.html",

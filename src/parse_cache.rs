@@ -100,9 +100,7 @@ impl ParseCache {
             for entry in entries.filter_map(Result::ok) {
                 let name = entry.file_name().to_string_lossy().to_string();
                 let sha = name.split('-').next().unwrap_or_default();
-                if !keep(&source_id, sha)
-                    && std::fs::remove_file(entry.path()).is_ok()
-                {
+                if !keep(&source_id, sha) && std::fs::remove_file(entry.path()).is_ok() {
                     removed += 1;
                 }
             }
@@ -161,7 +159,9 @@ name = "a.csv"
         assert_eq!(out.records.len(), 2);
         let sha = "ab".repeat(32);
         assert!(cache.get(&spec, &spec.files[0], adapter, &sha).is_none());
-        cache.put(&spec, &spec.files[0], adapter, &sha, &out).unwrap();
+        cache
+            .put(&spec, &spec.files[0], adapter, &sha, &out)
+            .unwrap();
         let back = cache.get(&spec, &spec.files[0], adapter, &sha).unwrap();
         assert_eq!(back.records, out.records);
         assert_eq!(back.issues, out.issues);

@@ -17,8 +17,7 @@ use crate::fetch::{Fetcher, MirrorFetcher, Snapshot};
 use crate::geo::locate::{AdminIndex, AdminPolygon, CogDepartement, CogRegion};
 use crate::geo::stage::{LocatedRecord, locate_records};
 use crate::model::{
-    AdminPart, DataIssue, IssueAction, ParseOutput, Provenance, PublishedCount, Record,
-    issue_codes,
+    AdminPart, DataIssue, IssueAction, ParseOutput, Provenance, PublishedCount, Record, issue_codes,
 };
 use crate::parse_cache::ParseCache;
 use crate::reconcile::normalize::OperatorRegistry;
@@ -333,7 +332,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
                 if let Some(mut out) = parse_cache.get(spec, file, adapter, &snapshot.sha256) {
                     // Same bytes: only when and where they were read differ.
                     for r in &mut out.records {
-                        r.provenance.retrieved_at.clone_from(&provenance.retrieved_at);
+                        r.provenance
+                            .retrieved_at
+                            .clone_from(&provenance.retrieved_at);
                         r.provenance.origin.clone_from(&provenance.origin);
                     }
                     return Ok((out, false));
@@ -565,8 +566,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         .all(|r| r.error.is_none() && r.stale.is_empty());
     match fingerprint {
         Some(fp) if all_fresh => {
-            let _ =
-                crate::fetch::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), fp.as_bytes());
+            let _ = crate::fetch::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), fp.as_bytes());
         }
         _ => {
             let _ = std::fs::remove_file(opts.out_dir.join(FINGERPRINT_NAME));

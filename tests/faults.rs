@@ -212,8 +212,14 @@ fn etag_then_304_parses_nothing_and_keeps_identical_outputs() {
         let etag = if r.target == TINY { "\"v1\"" } else { "\"a1\"" };
         assert_eq!(r.header("if-none-match"), Some(etag), "{r:?}");
     }
-    assert_eq!(std::fs::read(f.out.join("facilities.geojson")).unwrap(), before);
-    assert_eq!(std::fs::read(f.out.join("inventory.gpkg")).unwrap(), gpkg_before);
+    assert_eq!(
+        std::fs::read(f.out.join("facilities.geojson")).unwrap(),
+        before
+    );
+    assert_eq!(
+        std::fs::read(f.out.join("inventory.gpkg")).unwrap(),
+        gpkg_before
+    );
 }
 
 #[test]
@@ -230,7 +236,11 @@ fn a_changed_etag_uses_the_new_content_and_parses_only_that_file() {
     f.server.route(TINY, vec![with_etag(sites(10, "B"), "v2")]);
     let o = build(&f, 0, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("files: 1 parsed, 3 from the parse cache"), "{}", text(&o));
+    assert!(
+        text(&o).contains("files: 1 parsed, 3 from the parse cache"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(
         parse_column(&f),
         vec![
@@ -240,7 +250,11 @@ fn a_changed_etag_uses_the_new_content_and_parses_only_that_file() {
             "tiny/sites.csv parsed",
         ]
     );
-    assert!(facility_names(&f.out).iter().all(|n| n.starts_with("Site B")));
+    assert!(
+        facility_names(&f.out)
+            .iter()
+            .all(|n| n.starts_with("Site B"))
+    );
     let changes = std::fs::read_to_string(f.out.join("changes.json")).unwrap();
     assert!(changes.contains("Site B0"), "{changes}");
 }
@@ -251,15 +265,25 @@ fn a_server_error_is_retried_and_the_retry_is_used() {
     first_build(&f);
     f.server.route(
         TINY,
-        vec![Reply::new(500).body("boom"), with_etag(sites(10, "R"), "v2")],
+        vec![
+            Reply::new(500).body("boom"),
+            with_etag(sites(10, "R"), "v2"),
+        ],
     );
     let seen = f.server.hits(TINY);
     let o = build(&f, 1, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(f.server.hits(TINY) - seen, 2);
-    assert!(facility_names(&f.out).iter().all(|n| n.starts_with("Site R")));
+    assert!(
+        facility_names(&f.out)
+            .iter()
+            .all(|n| n.starts_with("Site R"))
+    );
     assert_eq!(
-        query(&f.out.join("inventory.gpkg"), "SELECT stale_sources FROM runs"),
+        query(
+            &f.out.join("inventory.gpkg"),
+            "SELECT stale_sources FROM runs"
+        ),
         vec![""]
     );
 }
@@ -289,7 +313,11 @@ fn too_many_requests_waits_for_retry_after_then_uses_the_answer() {
         "waited only {:?}",
         tiny[1] - tiny[0]
     );
-    assert!(facility_names(&f.out).iter().all(|n| n.starts_with("Site W")));
+    assert!(
+        facility_names(&f.out)
+            .iter()
+            .all(|n| n.starts_with("Site W"))
+    );
 }
 
 #[test]
@@ -396,7 +424,10 @@ fn every_source_failing_without_a_last_good_exits_2_and_keeps_the_inventory() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("500"), "{}", text(&o));
     assert_eq!(facility_ids(&f.out), ids);
-    assert_eq!(std::fs::read(f.out.join("facilities.geojson")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(f.out.join("facilities.geojson")).unwrap(),
+        before
+    );
     assert!(!f.out.join("previous").exists());
 }
 

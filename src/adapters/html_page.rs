@@ -230,10 +230,7 @@ fn element_text(el: ElementRef<'_>) -> String {
 }
 
 fn first_text(block: ElementRef<'_>, sel: &Selector) -> Option<String> {
-    block
-        .select(sel)
-        .map(element_text)
-        .find(|t| !t.is_empty())
+    block.select(sel).map(element_text).find(|t| !t.is_empty())
 }
 
 /// A five-digit postcode in an address line and the words after it (the commune), up to a
@@ -242,12 +239,19 @@ fn postcode_and_city(address: &str) -> (Option<String>, Option<String>) {
     let chars: Vec<char> = address.chars().collect();
     for i in 0..chars.len() {
         let starts = i == 0 || !chars[i - 1].is_ascii_digit();
-        let five = chars.get(i..i + 5).is_some_and(|d| d.iter().all(char::is_ascii_digit));
+        let five = chars
+            .get(i..i + 5)
+            .is_some_and(|d| d.iter().all(char::is_ascii_digit));
         let ends = chars.get(i + 5).is_none_or(|c| !c.is_ascii_digit());
         if starts && five && ends {
             let postcode: String = chars[i..i + 5].iter().collect();
             let rest: String = chars[i + 5..].iter().collect();
-            let city = rest.split(',').next().unwrap_or_default().trim().to_string();
+            let city = rest
+                .split(',')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
             return (Some(postcode), (!city.is_empty()).then_some(city));
         }
     }
@@ -266,7 +270,12 @@ fn departement_of(postcode: &str) -> String {
 
 /// Reads one figure (`IT load 1.5 MW`, `Surface totale : 12 000 m²`) into the record; a
 /// figure with digits but no known unit is reported, a label without digits is ignored.
-fn read_figure(input: &FileInput<'_>, text: &str, record: &mut Record, issues: &mut Vec<DataIssue>) {
+fn read_figure(
+    input: &FileInput<'_>,
+    text: &str,
+    record: &mut Record,
+    issues: &mut Vec<DataIssue>,
+) {
     let Some(q) = quantity(text) else {
         if text.chars().any(|c| c.is_ascii_digit()) && looks_like_figure(text) {
             issues.push(DataIssue {
@@ -304,9 +313,20 @@ fn read_figure(input: &FileInput<'_>, text: &str, record: &mut Record, issues: &
 /// Words that announce a power or a surface in a label without a readable figure.
 fn looks_like_figure(text: &str) -> bool {
     let t = text.to_lowercase();
-    ["puissance", "power", "surface", "area", "space", "mw", "m²", "m2", "mva", "kw"]
-        .iter()
-        .any(|w| t.contains(w))
+    [
+        "puissance",
+        "power",
+        "surface",
+        "area",
+        "space",
+        "mw",
+        "m²",
+        "m2",
+        "mva",
+        "kw",
+    ]
+    .iter()
+    .any(|w| t.contains(w))
 }
 
 /// The first figure of a text. A surface written `12.000 m2` (a dot before exactly three
@@ -326,8 +346,10 @@ fn has_dot_thousands(text: &str) -> bool {
     (1..c.len()).any(|i| {
         c[i] == '.'
             && c[i - 1].is_ascii_digit()
-            && c.get(i + 1..i + 4).is_some_and(|d| d.iter().all(char::is_ascii_digit))
-            && c.get(i + 4).is_none_or(|x| !x.is_ascii_digit() && *x != ',')
+            && c.get(i + 1..i + 4)
+                .is_some_and(|d| d.iter().all(char::is_ascii_digit))
+            && c.get(i + 4)
+                .is_none_or(|x| !x.is_ascii_digit() && *x != ',')
     })
 }
 
@@ -339,7 +361,8 @@ fn dot_thousands_removed(text: &str) -> String {
             !(**ch == '.'
                 && *i > 0
                 && c[i - 1].is_ascii_digit()
-                && c.get(i + 1..i + 4).is_some_and(|d| d.iter().all(char::is_ascii_digit)))
+                && c.get(i + 1..i + 4)
+                    .is_some_and(|d| d.iter().all(char::is_ascii_digit)))
         })
         .map(|(_, ch)| *ch)
         .collect()
@@ -369,7 +392,10 @@ fn has_phrase(words: &[String], phrases: &[&str]) -> bool {
 fn power_kind(words: &[String], unit: &str) -> PowerKind {
     if unit == "MVA" {
         PowerKind::GridMva
-    } else if has_word(words, &["it", "informatique", "critical", "critique", "ups"]) {
+    } else if has_word(
+        words,
+        &["it", "informatique", "critical", "critique", "ups"],
+    ) {
         PowerKind::It
     } else if has_word(words, &["planned", "prévue", "prévisionnelle", "ultimate"])
         || has_phrase(words, &["à terme"])
@@ -593,7 +619,9 @@ name = "datafrance-sites.html"
     fn figures_are_read_the_french_and_english_ways() {
         let q = |t: &str| {
             let q = quantity(t).unwrap();
-            fields::to_m2(q).or_else(|| fields::to_mw(q).map(|x| x.0)).unwrap()
+            fields::to_m2(q)
+                .or_else(|| fields::to_mw(q).map(|x| x.0))
+                .unwrap()
         };
         assert!(close(q("12 000 m²"), 12_000.0));
         assert!(close(q("12\u{a0}000\u{a0}m²"), 12_000.0));
@@ -607,7 +635,10 @@ name = "datafrance-sites.html"
         let kind = |t: &str| power_kind(&words(t), "MW");
         assert_eq!(kind("Puissance IT : 1,5 MW"), PowerKind::It);
         assert_eq!(kind("Puissance informatique 2 MW"), PowerKind::It);
-        assert_eq!(kind("Puissance électrique totale 4 MW"), PowerKind::Facility);
+        assert_eq!(
+            kind("Puissance électrique totale 4 MW"),
+            PowerKind::Facility
+        );
         assert_eq!(kind("Raccordement 20 MW"), PowerKind::Facility);
         assert_eq!(kind("Puissance à terme 30 MW"), PowerKind::Planned);
         assert_eq!(kind("10 MW"), PowerKind::Unspecified);
