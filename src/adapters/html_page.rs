@@ -627,7 +627,7 @@ name = "datafrance-sites.html"
         assert!(close(q("12\u{a0}000\u{a0}m²"), 12_000.0));
         assert!(close(q("12\u{202f}000 m²"), 12_000.0));
         assert!(close(q("12.000 m2"), 12_000.0));
-        assert!(close(q("12,000 sq ft"), 1_114.83648));
+        assert!(close(q("12,000 sq ft"), 1_114.836_48));
         assert!(close(q("1,5 MW"), 1.5));
         assert!(close(q("1.5 MW"), 1.5));
         assert!(close(q("500 kW"), 0.5));
