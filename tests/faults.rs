@@ -328,8 +328,12 @@ fn a_body_cut_short_falls_back_to_the_last_good_snapshot() {
     let half = body.len() / 2;
     f.server
         .route(TINY, vec![with_etag(body, "v2").cut_after(half)]);
-    let o = build(&f, 0, &[]);
+    let seen = f.server.hits(TINY);
+    let o = build(&f, 1, &[]);
     assert_stale(&f, &o, "body cut short", &ids);
+    // A cut body is transient: retried once, then the fallback.
+    assert_eq!(f.server.hits(TINY) - seen, 2);
+    assert!(text(&o).contains("after 2 attempt(s)"), "{}", text(&o));
 }
 
 #[test]
@@ -357,8 +361,11 @@ fn a_wrong_content_type_falls_back() {
                 .header("Content-Type", "text/html; charset=utf-8"),
         ],
     );
-    let o = build(&f, 0, &[]);
+    let seen = f.server.hits(TINY);
+    let o = build(&f, 2, &[]);
     assert_stale(&f, &o, "content type", &ids);
+    // Not transient: no retry.
+    assert_eq!(f.server.hits(TINY) - seen, 1);
 }
 
 #[test]
@@ -373,8 +380,12 @@ fn a_redirect_loop_falls_back() {
         "/tiny/elsewhere",
         vec![Reply::new(302).header("Location", &f.server.url(TINY))],
     );
-    let o = build(&f, 0, &[]);
+    let seen = f.server.hits(TINY);
+    let o = build(&f, 2, &[]);
     assert_stale(&f, &o, "redirect loop", &ids);
+    // Followed once round the loop, then given up without retrying.
+    assert_eq!(f.server.hits(TINY) - seen, 1);
+    assert_eq!(f.server.hits("/tiny/elsewhere"), 1);
 }
 
 #[test]
@@ -396,8 +407,10 @@ fn a_gzip_bomb_is_cut_at_the_cap_and_falls_back() {
                 .header("Content-Type", "text/csv"),
         ],
     );
-    let o = build(&f, 0, &["--max-decompressed-mb", "1"]);
+    let seen = f.server.hits(TINY);
+    let o = build(&f, 2, &["--max-decompressed-mb", "1"]);
     assert_stale(&f, &o, "decoded body larger than", &ids);
+    assert_eq!(f.server.hits(TINY) - seen, 1);
 }
 
 #[test]
