@@ -651,6 +651,20 @@ name = "datafrance-sites.html"
     }
 
     #[test]
+    fn the_example_catalog_entries_load_and_read_their_pages() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/operator-pages");
+        let specs = crate::catalog::load_dir(&dir.join("catalog")).unwrap();
+        assert_eq!(specs.len(), 2);
+        for spec in &specs {
+            let bytes = std::fs::read(dir.join(&spec.files[0].name)).unwrap();
+            let out = HtmlPage.parse(&test_support::input(spec, &bytes)).unwrap();
+            assert!(!out.records.is_empty(), "{}", spec.id);
+            assert!(out.records.iter().all(|r| !r.powers.is_empty()));
+        }
+    }
+
+    #[test]
     fn an_unreadable_figure_is_reported_and_invalid_selectors_are_refused() {
         let page = PAR7.replace("1.5 MW", "about one and a half MW (2 phases)");
         let out = parse(NORTHCOLO, &page);
