@@ -56,6 +56,9 @@ pub struct FileSpec {
     pub name: String,
     /// Live URL. A file without one can only be built from a mirror.
     pub url: Option<String>,
+    /// Media types the server may answer with (`text/csv`, `application/*`); another one (an
+    /// HTML error page served with 200) fails the download. Unset: any.
+    pub content_types: Option<Vec<String>>,
     /// Overrides the source's adapter for this file.
     pub adapter: Option<String>,
     /// Overrides the source's mapping for this file.
@@ -207,6 +210,8 @@ pub struct Mapping {
     pub surface: Vec<QuantityMap>,
     /// Entries to drop: when `field` has one of `values`, the entry is dropped with `code`.
     pub exclude: Option<ExcludeRule>,
+    /// CSS selectors of the `html-page` adapter (site block, name, code, address, figures).
+    pub html: Option<crate::adapters::html_page::HtmlMapping>,
 }
 
 /// A power or surface field and what it measures.
@@ -366,6 +371,15 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
                     format!("unknown unit `{}` (MW, MVA, m2, ha, text)", q.unit),
                 ));
             }
+        }
+        if let Some(html) = &mapping.html {
+            html.check()
+                .map_err(|(key, message)| invalid(&key, message))?;
+        } else if spec.adapter_for(file) == "html-page" {
+            return Err(invalid(
+                "mapping.html",
+                "the html-page adapter needs [mapping.html] (block, name, ...)".into(),
+            ));
         }
         if let Some(rule) = &mapping.exclude
             && crate::model::issue_codes::lookup(&rule.code).is_none()

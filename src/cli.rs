@@ -68,6 +68,14 @@ enum Command {
         /// Retry-After honoured).
         #[arg(long, default_value_t = 4)]
         retries: u32,
+        /// Connect and read timeout of each HTTP request, seconds (default 20 s to connect,
+        /// 90 s for the response and each read of its body).
+        #[arg(long, value_name = "SECS")]
+        timeout_secs: Option<u64>,
+        /// Cap on a download once decompressed, MiB (default 4096); a larger body (a
+        /// decompression bomb) fails the file.
+        #[arg(long, value_name = "MIB")]
+        max_decompressed_mb: Option<u64>,
     },
     /// Extract OSM elements matching tag filters from a .osm.pbf to GeoJSON (polygons for
     /// closed ways and multipolygons, points for nodes).
@@ -301,6 +309,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             max_shrink,
             force,
             retries,
+            timeout_secs,
+            max_decompressed_mb,
         } => {
             anyhow::ensure!(
                 !(refresh && offline),
@@ -338,6 +348,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 max_shrink,
                 force,
                 max_retries: retries,
+                timeout: timeout_secs.map(std::time::Duration::from_secs),
+                max_decompressed_bytes: max_decompressed_mb.map(|m| m * 1024 * 1024),
             };
             let report = pipeline::build(&opts).context("build failed")?;
             if !quiet {
@@ -398,7 +410,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             command: CacheCommand::Gc { keep, cache },
         } => {
             let fetcher = dcinv::fetch::live::LiveFetcher::new(
-                cache,
+                cache.clone(),
                 FetchMode::Offline,
                 pipeline::DEFAULT_CONTACT,
                 Default::default(),
@@ -406,7 +418,12 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 0,
             )?;
             let (removed, bytes) = fetcher.gc(keep)?;
-            println!("removed {removed} snapshots ({bytes} bytes)");
+            // Parse-cache entries of snapshots that are gone go with them.
+            let parsed = dcinv::parse_cache::ParseCache::new(&cache)
+                .retain(|source, sha| cache.join(source).join(sha).is_file());
+            println!(
+                "removed {removed} snapshots ({bytes} bytes) and {parsed} parse-cache entries"
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -14,6 +14,7 @@ pub mod fetch;
 pub mod geo;
 pub mod model;
 pub mod osm;
+pub mod parse_cache;
 pub mod pipeline;
 pub mod reconcile;
 pub mod store;

@@ -3,17 +3,17 @@
 //!
 //! Units are in field names: `_m2`, `_mw`, `_mva`, `_mwh`, `_ha`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// WGS 84 longitude/latitude, in degrees.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LonLat {
     pub lon: f64,
     pub lat: f64,
 }
 
 /// How precisely the record's point places the site (best first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PointPrecision {
     /// The point is (the centroid of) the mapped building or site.
@@ -29,7 +29,7 @@ pub enum PointPrecision {
 }
 
 /// Lifecycle status of a site, normalised from the status words of each source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Operating,
@@ -81,7 +81,7 @@ impl Status {
 }
 
 /// A postal address as the source gives it (no normalisation yet).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Address {
     pub housenumber: Option<String>,
     pub street: Option<String>,
@@ -124,7 +124,7 @@ impl Address {
 }
 
 /// What a power figure measures. Most published MW are not IT power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PowerKind {
     /// IT (critical) load.
@@ -142,7 +142,7 @@ pub enum PowerKind {
 }
 
 /// What a surface figure measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SurfaceKind {
     /// IT rooms / white space / surface utile clients.
@@ -171,7 +171,7 @@ pub struct PowerFact {
 }
 
 /// An observed surface figure, as published, in square metres.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SurfaceFact {
     pub value_m2: f64,
     pub kind: SurfaceKind,
@@ -180,14 +180,14 @@ pub struct SurfaceFact {
 }
 
 /// A measured annual energy consumption.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnergyObs {
     pub year: i32,
     pub mwh: f64,
 }
 
 /// A mapped outline: polygons with holes, lon/lat (WGS 84), exteriors counter-clockwise.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Footprint {
     pub geometry: geo_types::MultiPolygon<f64>,
     /// Area on the WGS 84 ellipsoid, holes subtracted.
@@ -197,7 +197,7 @@ pub struct Footprint {
 }
 
 /// Where a record came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     pub source_id: String,
     pub file: String,
@@ -212,7 +212,7 @@ pub struct Provenance {
 }
 
 /// One site as one source describes it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
     /// `<source-id>:<native-id>`.
     pub record_key: String,
@@ -282,7 +282,7 @@ impl Record {
 }
 
 /// What happened to the record an issue is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueAction {
     /// The record was kept as is; the issue is information.
@@ -376,6 +376,12 @@ pub mod issue_codes {
     pub const PARCEL_MISSING_ID: &str = "parcel_missing_id";
     /// The source lists the object as deleted (PeeringDB `status = "deleted"`).
     pub const DELETED_AT_SOURCE: &str = "deleted_at_source";
+    /// A web page whose site-block selector matches nothing: its layout changed (or it is
+    /// not a site page); nothing was read from it.
+    pub const PAGE_LAYOUT_CHANGED: &str = "page_layout_changed";
+    /// A site block of a web page without a field the catalog requires (name, code,
+    /// address, figures); the block was dropped.
+    pub const PAGE_FIELD_MISSING: &str = "page_field_missing";
 
     /// Every code, for lookups from the catalog and for the schema.
     pub const ALL: &[&str] = &[
@@ -407,6 +413,8 @@ pub mod issue_codes {
         PARCEL_BAD_GEOMETRY,
         PARCEL_MISSING_ID,
         DELETED_AT_SOURCE,
+        PAGE_LAYOUT_CHANGED,
+        PAGE_FIELD_MISSING,
     ];
 
     /// The static code for a code written in the catalog.
@@ -416,7 +424,7 @@ pub mod issue_codes {
 }
 
 /// A published count of data centres (press, studies), kept to sanity-check a build.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublishedCount {
     pub source_id: String,
     pub scope: String,
@@ -428,7 +436,7 @@ pub struct PublishedCount {
 }
 
 /// Administrative reference data read by the `admin-boundaries` adapter.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AdminPart {
     Departements(Vec<crate::geo::locate::AdminPolygon>),
     Communes(Vec<crate::geo::locate::AdminPolygon>),
@@ -436,8 +444,8 @@ pub enum AdminPart {
     CogRegions(Vec<crate::geo::locate::CogRegion>),
 }
 
-/// What an adapter returns for one file.
-#[derive(Debug, Default)]
+/// What an adapter returns for one file (stored as JSON in the parse cache).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct ParseOutput {
     pub records: Vec<Record>,
     pub issues: Vec<DataIssue>,
@@ -447,4 +455,73 @@ pub struct ParseOutput {
     pub units_read: usize,
     /// Boundaries and code tables (only from the `admin-boundaries` adapter).
     pub admin: Option<AdminPart>,
+}
+
+/// A [`PowerFact`] as read back from the parse cache (owned unit, checked).
+#[derive(Deserialize)]
+struct PowerFactRead {
+    value: f64,
+    unit: String,
+    kind: PowerKind,
+    kind_text: Option<String>,
+    field: String,
+}
+
+// By hand: a derive would borrow the `&'static str` from the input.
+impl<'de> Deserialize<'de> for PowerFact {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PowerFact, D::Error> {
+        PowerFact::try_from(PowerFactRead::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for DataIssue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<DataIssue, D::Error> {
+        DataIssue::try_from(DataIssueRead::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<PowerFactRead> for PowerFact {
+    type Error = String;
+    fn try_from(r: PowerFactRead) -> Result<PowerFact, String> {
+        let unit = ["MW", "MVA"]
+            .into_iter()
+            .find(|u| *u == r.unit)
+            .ok_or_else(|| format!("unknown power unit `{}`", r.unit))?;
+        Ok(PowerFact {
+            value: r.value,
+            unit,
+            kind: r.kind,
+            kind_text: r.kind_text,
+            field: r.field,
+        })
+    }
+}
+
+/// A [`DataIssue`] as read back from the parse cache (owned code, checked).
+#[derive(Deserialize)]
+struct DataIssueRead {
+    source_id: String,
+    code: String,
+    action: IssueAction,
+    file: String,
+    locator: String,
+    record_key: Option<String>,
+    message: String,
+}
+
+impl TryFrom<DataIssueRead> for DataIssue {
+    type Error = String;
+    fn try_from(r: DataIssueRead) -> Result<DataIssue, String> {
+        let code = issue_codes::lookup(&r.code)
+            .ok_or_else(|| format!("unknown data-issue code `{}`", r.code))?;
+        Ok(DataIssue {
+            source_id: r.source_id,
+            code,
+            action: r.action,
+            file: r.file,
+            locator: r.locator,
+            record_key: r.record_key,
+            message: r.message,
+        })
+    }
 }

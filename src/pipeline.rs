@@ -9,15 +9,17 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::adapters::{self, FileInput};
 use crate::catalog::{self, SourceSpec};
-use crate::error::BuildError;
+use crate::error::{BuildError, ParseError};
+use crate::fetch::client::ClientConfig;
 use crate::fetch::live::LiveFetcher;
 use crate::fetch::snapshot::FetchMode;
 use crate::fetch::{Fetcher, MirrorFetcher, Snapshot};
 use crate::geo::locate::{AdminIndex, AdminPolygon, CogDepartement, CogRegion};
 use crate::geo::stage::{LocatedRecord, locate_records};
 use crate::model::{
-    AdminPart, DataIssue, IssueAction, Provenance, PublishedCount, Record, issue_codes,
+    AdminPart, DataIssue, IssueAction, ParseOutput, Provenance, PublishedCount, Record, issue_codes,
 };
+use crate::parse_cache::ParseCache;
 use crate::reconcile::normalize::OperatorRegistry;
 use crate::reconcile::overrides::Overrides;
 use crate::reconcile::{self, ReconcileContext, Reconciliation};
@@ -50,6 +52,10 @@ pub struct BuildOptions {
     pub force: bool,
     /// Retries of a transient HTTP failure (with exponential backoff and jitter).
     pub max_retries: u32,
+    /// Connect and read timeout of live requests (default: the client's, 20 s / 90 s).
+    pub timeout: Option<std::time::Duration>,
+    /// Cap on a decompressed download (default: the client's, 4 GiB).
+    pub max_decompressed_bytes: Option<u64>,
 }
 
 impl BuildOptions {
@@ -68,6 +74,8 @@ impl BuildOptions {
             max_shrink: 0.3,
             force: false,
             max_retries: 4,
+            timeout: None,
+            max_decompressed_bytes: None,
         }
     }
 }
@@ -86,6 +94,9 @@ pub struct FileRun {
     pub origin: Option<String>,
     pub retrieved_at: Option<String>,
     pub units_read: usize,
+    /// True when the adapter parsed the bytes in this build; false when its output came
+    /// from the parse cache (or the build found nothing changed and parsed nothing).
+    pub parsed: bool,
 }
 
 /// What happened to one source.
@@ -152,6 +163,7 @@ impl Inventory {
                             origin: Some(s.origin.clone()),
                             retrieved_at: Some(s.retrieved_at.clone()),
                             units_read: 0,
+                            parsed: false,
                         })
                     })
                     .collect(),
@@ -220,24 +232,35 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             let (mirror, specs) = MirrorFetcher::split(root.clone(), specs);
             (Box::new(mirror), specs)
         }
-        None => (
-            Box::new(
-                LiveFetcher::new(
-                    opts.cache_dir.clone(),
-                    opts.mode,
-                    &opts.contact,
-                    opts.source_urls.clone(),
-                    &specs,
-                    opts.max_retries,
-                )
-                .map_err(|e| BuildError::NothingBuilt(e.to_string()))?,
-            ),
-            specs,
-        ),
+        None => {
+            let mut config = ClientConfig::new(&opts.contact);
+            config.max_retries = opts.max_retries;
+            if let Some(t) = opts.timeout {
+                config.connect_timeout = t;
+                config.read_timeout = t;
+            }
+            if let Some(cap) = opts.max_decompressed_bytes {
+                config.max_decompressed_bytes = cap;
+            }
+            (
+                Box::new(
+                    LiveFetcher::with_config(
+                        opts.cache_dir.clone(),
+                        opts.mode,
+                        config,
+                        opts.source_urls.clone(),
+                        &specs,
+                    )
+                    .map_err(|e| BuildError::NothingBuilt(e.to_string()))?,
+                ),
+                specs,
+            )
+        }
     };
     // Per-commune parcel sources are fetched by the cadastre stage, after reconciliation.
     let (specs, commune_specs) = crate::cadastre::stage::split_catalog(specs);
     let total_files: usize = specs.iter().map(|s| s.files.len()).sum();
+    let parse_cache = ParseCache::new(&opts.cache_dir);
 
     // Fetch every file first (a fetch failure is remembered, not fatal yet).
     let bar = progress(opts.quiet, total_files as u64, "fetch");
@@ -304,40 +327,57 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
                 run.error = Some(format!("no adapter `{}`", spec.adapter_for(file)));
                 break;
             };
-            let parse = |snapshot: &Snapshot| {
-                adapter.parse(&FileInput {
+            // Parse a snapshot, or take its output from the parse cache (same bytes, same
+            // adapter version, same catalog mapping); the flag says whether it was parsed.
+            let parse = |snapshot: &Snapshot| -> Result<(ParseOutput, bool), ParseError> {
+                let provenance = Provenance {
+                    source_id: spec.id.clone(),
+                    file: file.name.clone(),
+                    snapshot_sha256: snapshot.sha256.clone(),
+                    retrieved_at: snapshot.retrieved_at.clone(),
+                    origin: snapshot.origin.clone(),
+                    licence: spec.licence.clone(),
+                    locator: String::new(),
+                };
+                if let Some(mut out) = parse_cache.get(spec, file, adapter, &snapshot.sha256) {
+                    // Same bytes: only when and where they were read differ.
+                    for r in &mut out.records {
+                        r.provenance
+                            .retrieved_at
+                            .clone_from(&provenance.retrieved_at);
+                        r.provenance.origin.clone_from(&provenance.origin);
+                    }
+                    return Ok((out, false));
+                }
+                let out = adapter.parse(&FileInput {
                     spec,
                     file,
                     bytes: &snapshot.bytes,
-                    provenance: Provenance {
-                        source_id: spec.id.clone(),
-                        file: file.name.clone(),
-                        snapshot_sha256: snapshot.sha256.clone(),
-                        retrieved_at: snapshot.retrieved_at.clone(),
-                        origin: snapshot.origin.clone(),
-                        licence: spec.licence.clone(),
-                        locator: String::new(),
-                    },
-                })
+                    provenance,
+                })?;
+                let _ = parse_cache.put(spec, file, adapter, &snapshot.sha256, &out);
+                Ok((out, true))
             };
             // The fresh attempt, and why it cannot be used.
             let fresh = match &fetched[si][fi] {
                 Ok(snapshot) => match parse(snapshot) {
-                    Ok(out) => {
+                    Ok((out, parsed)) => {
                         let shrunk = fetcher.last_good(spec, file).and_then(|(lg, count)| {
-                            let floor = (count as f64 * (1.0 - opts.max_shrink)).floor();
+                            // More than `max_shrink` fewer (1 → 0 counts; 10 → 7 at 30 % not).
+                            let floor = count as f64 * (1.0 - opts.max_shrink) - 1e-9;
                             (lg.sha256 != snapshot.sha256 && (out.units_read as f64) < floor)
                                 .then(|| {
                                     format!(
-                                        "{}: {} entries against {count} in the last good snapshot (more than {:.0} % fewer)",
+                                        "{}: {} entries against {count} in the last good snapshot (more than {:.0} % fewer){}",
                                         file.name,
                                         out.units_read,
-                                        opts.max_shrink * 100.0
+                                        opts.max_shrink * 100.0,
+                                        issue_tally(&out.issues)
                                     )
                                 })
                         });
                         match shrunk {
-                            None => Ok((snapshot.clone(), out)),
+                            None => Ok((snapshot.clone(), out, parsed)),
                             Some(why) => Err(why),
                         }
                     }
@@ -352,13 +392,13 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
                 }
                 Err(why) => match fetcher.last_good(spec, file) {
                     Some((lg, _)) => match parse(&lg) {
-                        Ok(out) => {
+                        Ok((out, parsed)) => {
                             run.stale.push(format!(
                                 "{why}; used the last good snapshot {} of {}",
                                 &lg.sha256[..12],
                                 lg.retrieved_at
                             ));
-                            Ok((lg, out))
+                            Ok((lg, out, parsed))
                         }
                         Err(e) => Err(format!(
                             "{why}; the last good snapshot no longer parses: {e}"
@@ -368,8 +408,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
                 },
             };
             match used {
-                Ok((snapshot, out)) => {
+                Ok((snapshot, out, parsed)) => {
                     run.files.push(FileRun {
+                        parsed,
                         file: file.name.clone(),
                         sha256: Some(snapshot.sha256.clone()),
                         bytes: snapshot.bytes.len(),
@@ -537,8 +578,19 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     for (si, file, sha, count) in &inventory.surfaces.good {
         fetcher.mark_good(&commune_specs[*si], file, sha, *count);
     }
-    if let Some(fp) = fingerprint {
-        let _ = crate::fetch::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), fp.as_bytes());
+    // Only a build with every source fresh may be skipped next time: a stale or failed source
+    // must be tried again (and reported again) by the next build.
+    let all_fresh = inventory
+        .source_runs
+        .iter()
+        .all(|r| r.error.is_none() && r.stale.is_empty());
+    match fingerprint {
+        Some(fp) if all_fresh => {
+            let _ = crate::fetch::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), fp.as_bytes());
+        }
+        _ => {
+            let _ = std::fs::remove_file(opts.out_dir.join(FINGERPRINT_NAME));
+        }
     }
     bar.finish_and_clear();
     Ok(BuildReport {
@@ -697,6 +749,20 @@ fn write_changes(out: &std::path::Path) -> Result<PathBuf, BuildError> {
         message: e.to_string(),
     })?;
     Ok(path)
+}
+
+/// `; its data issues: code ×n, ...` for the reason a shrunk file was not trusted (a page
+/// whose layout changed says so here), or nothing.
+fn issue_tally(issues: &[DataIssue]) -> String {
+    let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in issues {
+        *by_code.entry(i.code).or_default() += 1;
+    }
+    if by_code.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = by_code.iter().map(|(c, n)| format!("{c} ×{n}")).collect();
+    format!("; its data issues: {}", parts.join(", "))
 }
 
 /// Drops later copies of a record key within a source.

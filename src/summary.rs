@@ -1,5 +1,6 @@
-//! The end-of-run summary a person reads: records per source (read, kept, dropped), failed
-//! sources, facilities, data issues per source and code, and where the outputs are.
+//! The end-of-run summary a person reads: records per source (read, kept, dropped, files
+//! parsed or taken from the parse cache), failed and stale sources, facilities, data issues
+//! per source and code, and where the outputs are.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,8 +25,8 @@ pub fn render(report: &BuildReport) -> String {
     let _ = writeln!(t, "dcinv build {} ({})", inv.run_id, inv.fetch_mode);
     let _ = writeln!(
         t,
-        "\n{:<22} {:>8} {:>8} {:>8} {:>7}  status",
-        "source", "read", "records", "dropped", "counts"
+        "\n{:<22} {:>8} {:>8} {:>8} {:>7} {:>7}  status",
+        "source", "read", "records", "dropped", "counts", "parsed"
     );
     for s in &inv.source_runs {
         let status = match &s.error {
@@ -33,17 +34,32 @@ pub fn render(report: &BuildReport) -> String {
             None => format!("STALE: {}", s.stale.join("; ")),
             Some(e) => format!("FAILED: {e}"),
         };
+        let parsed = format!(
+            "{}/{}",
+            s.files.iter().filter(|f| f.parsed).count(),
+            s.files.len()
+        );
         let _ = writeln!(
             t,
-            "{:<22} {:>8} {:>8} {:>8} {:>7}  {}",
+            "{:<22} {:>8} {:>8} {:>8} {:>7} {:>7}  {}",
             s.source_id,
             s.units_read,
             s.records_kept,
             s.records_dropped,
             s.published_counts,
+            parsed,
             status
         );
     }
+    let files: Vec<&crate::pipeline::FileRun> =
+        inv.source_runs.iter().flat_map(|s| &s.files).collect();
+    let parsed = files.iter().filter(|f| f.parsed).count();
+    let _ = writeln!(
+        t,
+        "\nfiles: {} parsed, {} from the parse cache",
+        parsed,
+        files.len() - parsed
+    );
     let _ = writeln!(
         t,
         "\nrecords: {}   facilities: {}   campuses: {}   data issues: {}",

@@ -1,7 +1,8 @@
 //! The adapter trait and its one registry. An adapter turns the bytes of one source file
 //! (handed over by the framework, never read by the adapter) into records, data issues and
 //! published counts. Generic adapters (`csv`, `geojson`, `json`) are driven by the field
-//! mapping in `sources/<id>.toml`; dedicated ones exist where the format needs them.
+//! mapping in `sources/<id>.toml`; dedicated ones exist where the format needs them
+//! (`html-page` reads operator web pages through CSS selectors in the catalog).
 
 pub mod admin;
 pub mod cadastre;
@@ -10,6 +11,7 @@ pub mod disclosures;
 pub mod enedis;
 pub mod fields;
 pub mod geojson_points;
+pub mod html_page;
 pub mod json_entries;
 pub mod mapped;
 pub mod overpass;
@@ -78,6 +80,7 @@ static REGISTRY: &[&dyn Adapter] = &[
     &overpass::Overpass,
     &cadastre::CadastreParcels,
     &peeringdb::PeeringDbFacilities,
+    &html_page::HtmlPage,
 ];
 
 pub fn find(name: &str) -> Option<&'static dyn Adapter> {

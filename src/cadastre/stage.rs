@@ -309,6 +309,8 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
                     origin: Some(snapshot.origin.clone()),
                     retrieved_at: Some(snapshot.retrieved_at.clone()),
                     units_read: usize::try_from(features).unwrap_or(usize::MAX),
+                    // Parcel files are read by every build that is not skipped.
+                    parsed: true,
                 });
                 join(
                     &mut out,

@@ -42,13 +42,24 @@ impl LiveFetcher {
         specs: &[SourceSpec],
         max_retries: u32,
     ) -> Result<LiveFetcher, FetchError> {
+        let mut config = ClientConfig::new(contact);
+        config.max_retries = max_retries;
+        LiveFetcher::with_config(cache_dir, mode, config, overrides, specs)
+    }
+
+    /// As [`LiveFetcher::new`], with every setting of the client given (timeouts, caps).
+    pub fn with_config(
+        cache_dir: PathBuf,
+        mode: FetchMode,
+        config: ClientConfig,
+        overrides: HashMap<String, String>,
+        specs: &[SourceSpec],
+    ) -> Result<LiveFetcher, FetchError> {
         let setup = |message: String| FetchError::Http {
             source_id: String::new(),
             url: String::new(),
             message,
         };
-        let mut config = ClientConfig::new(contact);
-        config.max_retries = max_retries;
         let client = HttpClient::new(config).map_err(|e| setup(e.to_string()))?;
         LiveFetcher::with_client(client, cache_dir, mode, overrides, specs)
     }
@@ -132,8 +143,16 @@ impl LiveFetcher {
             )
             .map_err(|e| e.to_string())
         };
+        // A plain download, checked against the content types the catalog allows.
+        let get = || {
+            let request = FetchRequest::get(url);
+            match &file.content_types {
+                Some(types) => request.expecting(types.iter().cloned()),
+                None => request,
+            }
+        };
         if self.mode == FetchMode::Offline {
-            return plain(FetchRequest::get(url));
+            return plain(get());
         }
         let assembled = |bytes: Vec<u8>, final_url: &str| {
             store_assembled(
@@ -170,7 +189,7 @@ impl LiveFetcher {
         if file.incremental == Some(Incremental::Peeringdb) {
             return self.fetch_peeringdb(spec, file, url, assembled);
         }
-        plain(FetchRequest::get(url))
+        plain(get())
     }
 
     /// A full download the first time (and with `--refresh`); afterwards only the objects

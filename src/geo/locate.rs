@@ -38,7 +38,7 @@ pub enum LocateError {
 }
 
 /// One administrative unit: INSEE code, name and WGS84 lon/lat geometry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct AdminPolygon {
     pub code: String,
     pub name: String,
@@ -150,7 +150,7 @@ fn to_ring(v: &Value) -> Result<LineString<f64>, String> {
 }
 
 /// A row of the INSEE COG département table (`dep,reg,...,libelle`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CogDepartement {
     pub code: String,
     pub region_code: String,
@@ -158,7 +158,7 @@ pub struct CogDepartement {
 }
 
 /// A row of the INSEE COG région table (`reg,...,libelle`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CogRegion {
     pub code: String,
     pub name: String,

@@ -149,35 +149,56 @@ fn cell(p: (f64, f64)) -> (i32, i32) {
 }
 
 /// Records by grid cell, as one sorted array: the cells of one grid row are contiguous, so
-/// the neighbours of a cell are found with one binary search per row (no hashing).
+/// the neighbours of a cell are found with one binary search per row (no hashing). Each entry
+/// carries its point, so scans do not chase the records.
 pub struct CellIndex {
-    /// (row, column, record index), sorted.
-    entries: Vec<(i32, i32, u32)>,
+    entries: Vec<CellEntry>,
+}
+
+/// One record in the cell index.
+#[derive(Debug, Clone, Copy)]
+pub struct CellEntry {
+    row: i32,
+    col: i32,
+    /// Index of the record.
+    pub i: u32,
+    /// Whether the record's point is approximate (a wider candidate ring).
+    pub approximate: bool,
+    /// (lon, lat) in degrees.
+    pub point: (f64, f64),
 }
 
 impl CellIndex {
     pub fn new(records: &[LinkRecord], keep: impl Fn(&LinkRecord) -> bool) -> CellIndex {
-        let mut entries: Vec<(i32, i32, u32)> = records
+        let mut entries: Vec<CellEntry> = records
             .iter()
             .enumerate()
             .filter(|(_, r)| keep(r))
-            .filter_map(|(i, r)| r.point.map(|p| (cell(p), i as u32)))
-            .map(|((cy, cx), i)| (cy, cx, i))
+            .filter_map(|(i, r)| {
+                let p = r.point?;
+                let (row, col) = cell(p);
+                Some(CellEntry {
+                    row,
+                    col,
+                    i: i as u32,
+                    approximate: r.precision == PointPrecision::Approximate,
+                    point: p,
+                })
+            })
             .collect();
-        entries.par_sort_unstable();
+        entries.par_sort_unstable_by_key(|e| (e.row, e.col, e.i));
         CellIndex { entries }
     }
 
-    /// The records in the cells within `ring` cells of `(cy, cx)` (a square of cells).
-    pub fn around(&self, (cy, cx): (i32, i32), ring: i32) -> impl Iterator<Item = usize> + '_ {
-        (cy - ring..=cy + ring).flat_map(move |row| {
+    /// The entries in the cells within `ring` cells of `(row, col)` (a square of cells), one
+    /// slice per grid row.
+    pub fn around(&self, (row, col): (i32, i32), ring: i32) -> impl Iterator<Item = &[CellEntry]> {
+        (row - ring..=row + ring).map(move |r| {
             let from = self
                 .entries
-                .partition_point(|e| (e.0, e.1) < (row, cx - ring));
-            self.entries[from..]
-                .iter()
-                .take_while(move |e| (e.0, e.1) <= (row, cx + ring))
-                .map(|e| e.2 as usize)
+                .partition_point(|e| (e.row, e.col) < (r, col - ring));
+            let len = self.entries[from..].partition_point(|e| (e.row, e.col) <= (r, col + ring));
+            &self.entries[from..from + len]
         })
     }
 }
@@ -206,22 +227,29 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
         if r.precision == PointPrecision::Commune {
             return found;
         }
-        let (ri, radius_i) = ring(r);
-        for j in grid.around(cell(p), ri) {
-            let other = &records[j];
-            let (rj, radius_j) = ring(other);
-            // Each pair is examined from the side with the larger ring (or lower index).
-            if rj > ri || (rj == ri && j <= i) {
-                continue;
-            }
-            let Some(q) = other.point else { continue };
-            let radius = radius_i.max(radius_j);
-            // Latitude alone already too far: skip the trigonometry.
-            if (q.1 - p.1).abs() * METRES_PER_DEGREE_LAT > radius {
-                continue;
-            }
-            if haversine_m(p, q) <= radius {
-                found.push((i.min(j) as u32, i.max(j) as u32));
+        let approximate_i = r.precision == PointPrecision::Approximate;
+        let (ri, _) = ring(r);
+        for row in grid.around(cell(p), ri) {
+            for e in row {
+                let j = e.i as usize;
+                // Each pair is examined from the side with the larger ring (or lower index).
+                if (e.approximate && !approximate_i) || (e.approximate == approximate_i && j <= i) {
+                    continue;
+                }
+                // Either side approximate: the approximate radius (the larger one).
+                let radius = if approximate_i || e.approximate {
+                    params.approximate_radius_m
+                } else {
+                    params.radius_m
+                };
+                let q = e.point;
+                // Latitude alone already too far: skip the trigonometry.
+                if (q.1 - p.1).abs() * METRES_PER_DEGREE_LAT > radius {
+                    continue;
+                }
+                if haversine_m(p, q) <= radius {
+                    found.push((i.min(j) as u32, i.max(j) as u32));
+                }
             }
         }
         found
@@ -665,13 +693,13 @@ fn clearly_nearest(
 ) -> Option<(u32, f64)> {
     let p = records[i].point?;
     let mut nearest: HashMap<u32, f64> = HashMap::new();
-    for j in grid.around(cell(p), 1) {
+    for e in grid.around(cell(p), 1).flatten() {
+        let j = e.i as usize;
         if roots[j] == roots[i] || !eligible(j) {
             continue;
         }
-        let Some(q) = records[j].point else { continue };
-        let e = nearest.entry(roots[j]).or_insert(f64::INFINITY);
-        *e = e.min(haversine_m(p, q));
+        let d = nearest.entry(roots[j]).or_insert(f64::INFINITY);
+        *d = d.min(haversine_m(p, e.point));
     }
     let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
     by_distance.sort_by(|x, y| {

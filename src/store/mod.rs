@@ -426,21 +426,31 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
                 Value::Null,
                 Value::Null,
                 Value::Null,
+                Value::Null,
+                Value::Null,
             ]]
         } else {
+            // A stale source was built from a last good snapshot: say so, and why.
+            let (status, why) = if s.stale.is_empty() {
+                ("ok", None)
+            } else {
+                ("stale", Some(s.stale.join("; ")))
+            };
             s.files
                 .iter()
                 .map(|f| {
                     vec![
                         s.source_id.clone().into(),
-                        "ok".into(),
-                        Value::Null,
+                        status.into(),
+                        why.clone().into(),
                         f.file.clone().into(),
                         f.sha256.clone().into(),
                         count(f.bytes),
                         f.origin.clone().into(),
                         f.retrieved_at.clone().into(),
                         count(f.units_read),
+                        f.outcome.into(),
+                        (if f.parsed { "parsed" } else { "cache" }).into(),
                     ]
                 })
                 .collect()
@@ -450,7 +460,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
     w.add_attribute_table(
         "run_sources",
         "Snapshots used by the run",
-        "Per source file: status, sha256 of the bytes read, origin, time, entries read",
+        "Per source file: status (ok, stale, failed), sha256 of the bytes read, origin, time, entries read, how the bytes were obtained and whether they were parsed or read from the parse cache",
         &[
             Column::text("source_id"),
             Column::text("status"),
@@ -461,6 +471,8 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
             Column::text("origin"),
             Column::text("retrieved_at"),
             Column::integer("units_read"),
+            Column::text("fetch_outcome"),
+            Column::text("parse"),
         ],
         rows,
     )
@@ -470,6 +482,12 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
         .source_runs
         .iter()
         .filter(|s| s.error.is_some())
+        .map(|s| s.source_id.as_str())
+        .collect();
+    let stale: Vec<&str> = inv
+        .source_runs
+        .iter()
+        .filter(|s| s.error.is_none() && !s.stale.is_empty())
         .map(|s| s.source_id.as_str())
         .collect();
     w.add_attribute_table(
@@ -486,6 +504,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
             Column::integer("facility_count"),
             Column::integer("issue_count"),
             Column::text("failed_sources"),
+            Column::text("stale_sources"),
         ],
         [vec![
             inv.run_id.clone().into(),
@@ -497,6 +516,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
             count(inv.recon.facilities.len()),
             count(inv.issues.len()),
             (!failed.is_empty()).then(|| failed.join(";")).into(),
+            (!stale.is_empty()).then(|| stale.join(";")).into(),
         ]],
     )
     .map_err(err)?;
