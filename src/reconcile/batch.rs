@@ -160,7 +160,12 @@ fn link_record(col: &HashMap<&str, usize>, source: u16, row: &csv::StringRecord)
 /// Links the records of `input` and writes `record_key,cluster_id` to `output`.
 pub fn link_csv(input: &Path, output: &Path) -> Result<BatchStats, ParseError> {
     let t = Instant::now();
-    let records = read_records(input)?;
+    // Linked in grid-cell order, so that the records of a candidate pair sit close together in
+    // memory (scoring and clustering then hit the cache); written back in input order.
+    let mut indexed: Vec<(usize, LinkRecord)> =
+        read_records(input)?.into_iter().enumerate().collect();
+    indexed.par_sort_by_key(|(i, r)| (r.point.map(link::cell), *i));
+    let (input_position, records): (Vec<usize>, Vec<LinkRecord>) = indexed.into_iter().unzip();
     let read_s = t.elapsed().as_secs_f64();
     let params = LinkParams::default();
     let t = Instant::now();
@@ -189,8 +194,13 @@ pub fn link_csv(input: &Path, output: &Path) -> Result<BatchStats, ParseError> {
     let file = std::fs::File::create(output).map_err(io)?;
     let mut w = std::io::BufWriter::new(file);
     w.write_all(b"record_key,cluster_id\n").map_err(io)?;
-    for (r, root) in records.iter().zip(&roots) {
-        writeln!(w, "{},{}", csv_field(&r.key), records[*root as usize].key).map_err(io)?;
+    let mut in_input_order = vec![0u32; records.len()];
+    for (k, &position) in input_position.iter().enumerate() {
+        in_input_order[position] = k as u32;
+    }
+    for k in in_input_order {
+        let (r, root) = (&records[k as usize], roots[k as usize]);
+        writeln!(w, "{},{}", csv_field(&r.key), records[root as usize].key).map_err(io)?;
     }
     w.flush().map_err(io)?;
     let clusters = roots.iter().collect::<HashSet<_>>().len();

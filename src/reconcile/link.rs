@@ -144,7 +144,7 @@ fn tolerance_m(p: PointPrecision) -> f64 {
 const METRES_PER_DEGREE_LAT: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
 
 /// Grid cell of ~1.1 km: 0.01° of latitude by 0.015° of longitude.
-fn cell(p: (f64, f64)) -> (i32, i32) {
+pub fn cell(p: (f64, f64)) -> (i32, i32) {
     ((p.1 / 0.01).floor() as i32, (p.0 / 0.015).floor() as i32)
 }
 
@@ -153,6 +153,9 @@ fn cell(p: (f64, f64)) -> (i32, i32) {
 /// carries its point, so scans do not chase the records.
 pub struct CellIndex {
     entries: Vec<CellEntry>,
+    /// (row, first entry of the row), one per non-empty row, sorted: a row is found by a
+    /// binary search over this short, cache-resident list.
+    rows: Vec<(i32, u32)>,
 }
 
 /// One record in the cell index.
@@ -187,18 +190,42 @@ impl CellIndex {
             })
             .collect();
         entries.par_sort_unstable_by_key(|e| (e.row, e.col, e.i));
-        CellIndex { entries }
+        let mut rows: Vec<(i32, u32)> = Vec::new();
+        for (k, e) in entries.iter().enumerate() {
+            if rows.last().is_none_or(|&(r, _)| r != e.row) {
+                rows.push((e.row, k as u32));
+            }
+        }
+        CellIndex { entries, rows }
+    }
+
+    /// The indexed entries, in cell order (scanning in this order keeps neighbouring queries
+    /// on the same rows).
+    pub fn entries(&self) -> &[CellEntry] {
+        &self.entries
+    }
+
+    /// The entries of grid row `row`.
+    fn row(&self, row: i32) -> &[CellEntry] {
+        let Ok(k) = self.rows.binary_search_by_key(&row, |&(r, _)| r) else {
+            return &[];
+        };
+        let from = self.rows[k].1 as usize;
+        let to = self
+            .rows
+            .get(k + 1)
+            .map_or(self.entries.len(), |&(_, s)| s as usize);
+        &self.entries[from..to]
     }
 
     /// The entries in the cells within `ring` cells of `(row, col)` (a square of cells), one
     /// slice per grid row.
     pub fn around(&self, (row, col): (i32, i32), ring: i32) -> impl Iterator<Item = &[CellEntry]> {
         (row - ring..=row + ring).map(move |r| {
-            let from = self
-                .entries
-                .partition_point(|e| (e.row, e.col) < (r, col - ring));
-            let len = self.entries[from..].partition_point(|e| (e.row, e.col) <= (r, col + ring));
-            &self.entries[from..from + len]
+            let entries = self.row(r);
+            let from = entries.partition_point(|e| e.col < col - ring);
+            let len = entries[from..].partition_point(|e| e.col <= col + ring);
+            &entries[from..from + len]
         })
     }
 }
@@ -254,9 +281,11 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
         }
         found
     };
-    let spatial: Vec<(u32, u32)> = (0..records.len())
-        .into_par_iter()
-        .flat_map_iter(near)
+    // Records with a point, in cell order (the others have no spatial candidates).
+    let spatial: Vec<(u32, u32)> = grid
+        .entries()
+        .par_iter()
+        .flat_map_iter(|e| near(e.i as usize))
         .collect();
     // Commune blocks: a point that only says "somewhere in this commune".
     let mut by_commune: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -602,12 +631,42 @@ pub fn contradicts(records: &[LinkRecord], p: &Pair, params: &LinkParams) -> boo
         || (same_source && p.hard.is_none() && p.total < params.threshold)
 }
 
-/// Each record's position in the order of record keys (ties by index).
+/// Each record's position in the order of record keys (ties by index). Sorted on the first
+/// 24 bytes of each key held inline (no pointer chasing); runs that share those bytes are then
+/// ordered by their whole keys.
 fn key_ranks(records: &[LinkRecord]) -> Vec<u32> {
-    let mut by_key: Vec<u32> = (0..records.len() as u32).collect();
-    by_key.par_sort_by(|&a, &b| records[a as usize].key.cmp(&records[b as usize].key));
+    const PREFIX: usize = 24;
+    let mut by_key: Vec<([u8; PREFIX], u32)> = records
+        .par_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut prefix = [0u8; PREFIX];
+            let bytes = r.key.as_bytes();
+            let n = bytes.len().min(PREFIX);
+            prefix[..n].copy_from_slice(&bytes[..n]);
+            (prefix, i as u32)
+        })
+        .collect();
+    by_key.par_sort_unstable();
+    let mut start = 0;
+    while start < by_key.len() {
+        let end = start
+            + by_key[start..]
+                .iter()
+                .take_while(|(p, _)| *p == by_key[start].0)
+                .count();
+        if end - start > 1 {
+            by_key[start..end].sort_by(|x, y| {
+                records[x.1 as usize]
+                    .key
+                    .cmp(&records[y.1 as usize].key)
+                    .then(x.1.cmp(&y.1))
+            });
+        }
+        start = end;
+    }
     let mut rank = vec![0u32; records.len()];
-    for (r, &i) in by_key.iter().enumerate() {
+    for (r, &(_, i)) in by_key.iter().enumerate() {
         rank[i as usize] = r as u32;
     }
     rank
@@ -730,9 +789,10 @@ pub fn attach_orphans(
     forbidden: &HashSet<(u32, u32)>,
     params: &LinkParams,
 ) -> Vec<(u32, u32, Attachment)> {
-    let mut size: HashMap<u32, usize> = HashMap::new();
+    // Members per cluster root.
+    let mut size: Vec<usize> = vec![0; records.len()];
     for r in roots.iter() {
-        *size.entry(*r).or_default() += 1;
+        size[*r as usize] += 1;
     }
     let grid = CellIndex::new(records, precise);
     let key_rank = key_ranks(records);
@@ -749,12 +809,10 @@ pub fn attach_orphans(
                    root: u32,
                    how: Attachment,
                    roots: &mut [u32],
-                   size: &mut HashMap<u32, usize>,
+                   size: &mut [usize],
                    attached: &mut Vec<(u32, u32, Attachment)>| {
-        if let Some(n) = size.get_mut(&roots[i]) {
-            *n -= 1;
-        }
-        *size.entry(root).or_default() += 1;
+        size[roots[i] as usize] -= 1;
+        size[root as usize] += 1;
         roots[i] = root;
         attached.push((i as u32, root, how));
     };
@@ -766,7 +824,7 @@ pub fn attach_orphans(
     for &i in &order {
         let r = &records[i];
         if !(r.attachable && r.precision == PointPrecision::Building)
-            || size.get(&roots[i]) != Some(&1)
+            || size[roots[i] as usize] != 1
         {
             continue;
         }
@@ -793,7 +851,7 @@ pub fn attach_orphans(
     }
     for &i in &order {
         let r = &records[i];
-        if !r.attachable || size.get(&roots[i]) != Some(&1) {
+        if !r.attachable || size[roots[i] as usize] != 1 {
             continue;
         }
         let max_d = match r.precision {
@@ -842,7 +900,7 @@ pub fn attach_orphans(
         let (Some(op), Some(commune)) = (&r.operator, &r.commune) else {
             continue;
         };
-        if r.precision != PointPrecision::Commune || size.get(&roots[i]) != Some(&1) {
+        if r.precision != PointPrecision::Commune || size[roots[i] as usize] != 1 {
             continue;
         }
         let Some(sites) = sites_of.get(&(op.as_str(), commune.as_str())) else {
@@ -896,6 +954,59 @@ mod tests {
             .collect();
         let roots = cluster(records, &mut pairs, &[], &HashSet::new(), &params);
         (roots, pairs)
+    }
+
+    #[test]
+    fn key_ranks_follow_the_order_of_whole_keys() {
+        // Keys sharing their first 24 bytes, a key that is a prefix of another, duplicates.
+        let keys = [
+            "community-map-0000000000000000-b",
+            "community-map-0000000000000000-a",
+            "osm-2",
+            "osm-10",
+            "osm-1",
+            "community-map-0000000000000000",
+            "osm-2",
+            "a",
+        ];
+        let records: Vec<LinkRecord> = keys.iter().map(|k| rec(k, 0, 2.0, 48.0)).collect();
+        let ranks = key_ranks(&records);
+        let mut expected: Vec<usize> = (0..keys.len()).collect();
+        expected.sort_by(|&x, &y| keys[x].cmp(keys[y]).then(x.cmp(&y)));
+        let mut got: Vec<usize> = (0..keys.len()).collect();
+        got.sort_by_key(|&i| ranks[i]);
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn cell_index_finds_the_records_of_the_neighbouring_cells() {
+        let records: Vec<LinkRecord> = (0..50)
+            .map(|i| {
+                rec(
+                    &format!("r{i}"),
+                    0,
+                    2.0 + 0.013 * f64::from(i % 7),
+                    48.0 + 0.009 * f64::from(i / 7),
+                )
+            })
+            .collect();
+        let index = CellIndex::new(&records, |_| true);
+        for (i, r) in records.iter().enumerate() {
+            let (row, col) = cell(r.point.unwrap());
+            let mut got: Vec<usize> = index
+                .around((row, col), 1)
+                .flatten()
+                .map(|e| e.i as usize)
+                .collect();
+            got.sort_unstable();
+            let expected: Vec<usize> = (0..records.len())
+                .filter(|&j| {
+                    let (rj, cj) = cell(records[j].point.unwrap());
+                    (rj - row).abs() <= 1 && (cj - col).abs() <= 1
+                })
+                .collect();
+            assert_eq!(got, expected, "record {i}");
+        }
     }
 
     #[test]
