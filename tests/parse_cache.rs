@@ -33,7 +33,12 @@ fn build(mirror: &Path, out: &Path, extra: &[&str]) -> String {
 fn parse_flags(out: &Path) -> Vec<(String, String)> {
     let conn = rusqlite::Connection::open(out.join("inventory.gpkg")).unwrap();
     let mut stmt = conn
-        .prepare("SELECT source_id || '/' || file, parse FROM run_sources ORDER BY 1")
+        // The per-commune parcel files are read by the cadastre stage on every build, outside
+        // the parse cache (and the mirror holds none for a commune with a site).
+        .prepare(
+            "SELECT source_id || '/' || file, parse FROM run_sources \
+             WHERE source_id <> 'cadastre-etalab' ORDER BY 1",
+        )
         .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
