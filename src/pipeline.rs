@@ -264,16 +264,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
 
     // Fetch every file first (a fetch failure is remembered, not fatal yet).
     let bar = progress(opts.quiet, total_files as u64, "fetch");
-    let mut fetched: Vec<Vec<Result<Snapshot, String>>> = Vec::with_capacity(specs.len());
-    for spec in &specs {
-        bar.set_message(spec.id.clone());
-        let mut files = Vec::new();
-        for file in &spec.files {
-            bar.inc(1);
-            files.push(fetcher.fetch(spec, file).map_err(|e| e.to_string()));
-        }
-        fetched.push(files);
-    }
+    let fetched = fetch_all(&*fetcher, &specs, &bar);
     bar.finish_and_clear();
 
     // Nothing changed since the last build of this folder (same snapshots, catalog,
@@ -598,6 +589,57 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         outputs,
         unchanged: false,
     })
+}
+
+/// Files fetched at the same time, at most (files of one host still wait for that host's
+/// limits in the HTTP client; this only lets different hosts proceed together).
+const FETCH_WORKERS: usize = 4;
+
+/// Fetches every file of every source, `FETCH_WORKERS` at a time; results in catalog order.
+fn fetch_all(
+    fetcher: &dyn Fetcher,
+    specs: &[SourceSpec],
+    bar: &ProgressBar,
+) -> Vec<Vec<Result<Snapshot, String>>> {
+    let jobs: Vec<(usize, usize)> = specs
+        .iter()
+        .enumerate()
+        .flat_map(|(si, spec)| (0..spec.files.len()).map(move |fi| (si, fi)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Result<Snapshot, String>>>> =
+        std::sync::Mutex::new((0..jobs.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..FETCH_WORKERS.min(jobs.len()) {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(si, fi)) = jobs.get(k) else { break };
+                    let (spec, file) = (&specs[si], &specs[si].files[fi]);
+                    bar.set_message(spec.id.clone());
+                    let result = fetcher.fetch(spec, file).map_err(|e| e.to_string());
+                    bar.inc(1);
+                    results.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(result);
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut k = 0;
+    specs
+        .iter()
+        .map(|spec| {
+            spec.files
+                .iter()
+                .map(|_| {
+                    k += 1;
+                    results[k - 1]
+                        .take()
+                        .unwrap_or_else(|| Err("not fetched".to_string()))
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The cadastre stage: the parcel files of the communes that hold a facility, through the

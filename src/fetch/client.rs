@@ -103,6 +103,10 @@ pub struct ClientConfig {
     pub host_limits: BTreeMap<String, HostLimits>,
     /// Honour `HTTP(S)_PROXY` / `NO_PROXY` from the environment.
     pub use_system_proxy: bool,
+    /// After this many fetches in a row to one host end in a connection failure (retries
+    /// spent), further requests to that host in this run fail at once (`HostUnreachable`)
+    /// instead of each waiting through its own timeouts and retries. 0 = never.
+    pub host_down_after: u32,
 }
 
 impl ClientConfig {
@@ -123,6 +127,7 @@ impl ClientConfig {
             default_host_limits: HostLimits::default(),
             host_limits: BTreeMap::new(),
             use_system_proxy: true,
+            host_down_after: 2,
         }
     }
 }
@@ -267,6 +272,8 @@ pub enum ErrorKind {
     UnexpectedNotModified,
     #[error("offline: {0}")]
     Offline(String),
+    #[error("host {host} unreachable: {failures} fetches in a row failed to connect in this run")]
+    HostUnreachable { host: String, failures: u32 },
     #[error("snapshot store: {0}")]
     Store(#[source] Box<StoreError>),
 }
@@ -351,6 +358,8 @@ pub struct HttpClient {
     clock: Arc<dyn Clock>,
     limiter: HostLimiter,
     observer: Option<FetchObserver>,
+    /// Per host: fetches in a row that ended in a connection failure.
+    connect_failures: Mutex<HashMap<String, u32>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -431,6 +440,7 @@ impl HttpClient {
             clock,
             limiter,
             observer: None,
+            connect_failures: Mutex::new(HashMap::new()),
         })
     }
 
@@ -458,6 +468,48 @@ impl HttpClient {
     pub fn fetch(&self, request: &FetchRequest) -> Result<FetchResponse, FetchError> {
         let url =
             parse_http_url(&request.url).map_err(|kind| FetchError::new(&request.url, kind, 0))?;
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let failures = self.host_connect_failures(&host);
+        if self.config.host_down_after > 0 && failures >= self.config.host_down_after {
+            let kind = ErrorKind::HostUnreachable { host, failures };
+            return Err(FetchError::new(&request.url, kind, 0));
+        }
+        let result = self.fetch_with_retries(&url, request);
+        let connect_failed = matches!(
+            &result,
+            Err(e) if matches!(
+                e.kind,
+                ErrorKind::Connect(_) | ErrorKind::Timeout { phase: TimeoutPhase::Connect }
+            )
+        );
+        let mut counts = self
+            .connect_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if connect_failed {
+            *counts.entry(host).or_default() += 1;
+        } else {
+            counts.remove(&host);
+        }
+        result
+    }
+
+    /// Fetches in a row to `host` that ended in a connection failure, in this run.
+    fn host_connect_failures(&self, host: &str) -> u32 {
+        self.connect_failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(host)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn fetch_with_retries(
+        &self,
+        url: &Url,
+        request: &FetchRequest,
+    ) -> Result<FetchResponse, FetchError> {
+        let url = url.clone();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;

@@ -50,7 +50,9 @@ impl Snapshot {
 }
 
 /// Where snapshots come from.
-pub trait Fetcher {
+/// `Sync`: the build fetches files of different hosts at the same time (the HTTP client keeps
+/// each host's own limits).
+pub trait Fetcher: Sync {
     fn fetch(&self, spec: &SourceSpec, file: &FileSpec) -> Result<Snapshot, FetchError>;
     /// One line for the run record (`mirror ../data`, `live (cache output/cache)`).
     fn describe(&self) -> String;

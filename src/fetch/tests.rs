@@ -507,6 +507,38 @@ fn connection_refused_is_transient_and_retried() {
     assert_eq!(h.retries().len(), 2);
 }
 
+#[test]
+fn a_host_that_keeps_refusing_connections_is_given_up_for_the_run() {
+    let h = Harness::new(ClientConfig {
+        max_retries: 0,
+        host_down_after: 2,
+        ..config()
+    });
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dead = |path: &str| FetchRequest::get(format!("http://127.0.0.1:{port}/{path}"));
+    for path in ["a", "b"] {
+        let (kind, attempts) = failure(h.fetch(&dead(path)));
+        assert!(matches!(kind, ErrorKind::Connect(_)), "{kind:?}");
+        assert_eq!(attempts, 1);
+    }
+    // The third request to that host is not sent: it fails at once, naming the host.
+    let (kind, attempts) = failure(h.fetch(&dead("c")));
+    assert!(
+        matches!(&kind, ErrorKind::HostUnreachable { host, failures: 2 } if host == "127.0.0.1"),
+        "{kind:?}"
+    );
+    assert_eq!(attempts, 0);
+    assert!(!kind.is_transient());
+    // Another host is not affected.
+    h.server.route("/x", vec![Reply::ok("x")]);
+    let other_host = h.server.url("/x").replace("127.0.0.1", "localhost");
+    let ok = h.fetch(&FetchRequest::get(other_host));
+    assert!(ok.is_ok(), "{ok:?}");
+}
+
 // ---------------------------------------------------------------- broken bodies
 
 #[test]
