@@ -568,7 +568,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     }
     // Only a build with every source fresh may be skipped next time: a stale or failed source
     // must be tried again (and reported again) by the next build, and so must a commune whose
-    // parcel file was missing, unreadable or stale.
+    // parcel file was unreadable or stale.
     let all_fresh = inventory
         .source_runs
         .iter()
@@ -614,56 +614,63 @@ fn cadastre_stage(
 }
 
 /// The fingerprint of a build's inputs, in `<out>/.fingerprint`: the [`fingerprint`] line,
-/// then one line per parcel file the cadastre stage read (see [`parcel_lines`]).
+/// then one line per commune of the cadastre stage (see [`parcel_lines`]).
 pub const FINGERPRINT_NAME: &str = ".fingerprint";
 
-/// `\nparcel <source-id> <insee> <dep> <file> <sha256>` (tab-separated) per parcel file read.
-/// The communes follow from the other inputs, so the same fingerprint asks for the same
-/// files; these lines say what they held.
+/// Per commune of the cadastre stage, tab-separated: `parcel <source-id> <insee> <dep> <file>
+/// <sha256>` for a parcel file read, `missing <insee> <dep>` for a commune without one. The
+/// communes follow from the other inputs, so the same fingerprint asks for the same files;
+/// these lines say what was found.
 fn parcel_lines(
     commune_specs: &[SourceSpec],
     surfaces: &crate::cadastre::stage::Surfaces,
 ) -> String {
-    surfaces
-        .good
+    let read = surfaces.good.iter().map(|g| {
+        format!(
+            "\nparcel\t{}\t{}\t{}\t{}\t{}",
+            commune_specs[g.source].id, g.insee, g.dep, g.file.name, g.sha256
+        )
+    });
+    let missing = surfaces
+        .missing
         .iter()
-        .map(|g| {
-            format!(
-                "\nparcel\t{}\t{}\t{}\t{}\t{}",
-                commune_specs[g.source].id, g.insee, g.dep, g.file.name, g.sha256
-            )
-        })
-        .collect()
+        .map(|(insee, dep)| format!("\nmissing\t{insee}\t{dep}"));
+    read.chain(missing).collect()
 }
 
 /// The stored fingerprint says the inputs of this build are those of the last one: the same
-/// first line, and every parcel file it lists fetched again with the same sha256.
+/// first line, every parcel file it lists fetched again with the same sha256, and no file
+/// for the communes that had none.
 fn same_inputs(
     stored: &str,
     fingerprint: &str,
     commune_specs: &[SourceSpec],
     fetcher: &dyn Fetcher,
 ) -> bool {
+    use crate::cadastre::stage::commune_file;
     let mut lines = stored.split('\n');
     if lines.next() != Some(fingerprint) {
         return false;
     }
-    lines.all(|line| {
-        let [kind, source_id, insee, dep, name, sha256] = line.split('\t').collect::<Vec<_>>()[..]
-        else {
-            return false;
-        };
-        let Some(spec) = commune_specs.iter().find(|s| s.id == source_id) else {
-            return false;
-        };
-        kind == "parcel"
-            && spec
-                .files
+    lines.all(|line| match line.split('\t').collect::<Vec<_>>()[..] {
+        ["parcel", source_id, insee, dep, name, sha256] => commune_specs
+            .iter()
+            .find(|s| s.id == source_id)
+            .and_then(|spec| {
+                let file = spec
+                    .files
+                    .iter()
+                    .map(|t| commune_file(t, insee, dep))
+                    .find(|f| f.name == name)?;
+                fetcher.fetch(spec, &file).ok()
+            })
+            .is_some_and(|s| s.sha256 == sha256),
+        ["missing", insee, dep] => commune_specs.iter().all(|spec| {
+            spec.files
                 .iter()
-                .map(|t| crate::cadastre::stage::commune_file(t, insee, dep))
-                .find(|f| f.name == name)
-                .and_then(|f| fetcher.fetch(spec, &f).ok())
-                .is_some_and(|s| s.sha256 == sha256)
+                .all(|t| fetcher.fetch(spec, &commune_file(t, insee, dep)).is_err())
+        }),
+        _ => false,
     })
 }
 

@@ -419,13 +419,13 @@ fn an_unreadable_parcel_file_is_a_data_issue_not_a_failure() {
 }
 
 #[test]
-fn a_build_is_skipped_only_when_every_parcel_file_was_read_and_is_unchanged() {
+fn a_build_is_skipped_only_when_the_parcel_files_are_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let (catalog, mirror) = setup(dir.path(), "cadastre-93066-parcelles.json");
     let opts =
         dcinv::pipeline::BuildOptions::mirror(catalog, mirror.clone(), dir.path().join("out"));
     let build = || dcinv::pipeline::build(&opts).unwrap();
-    // One commune has no parcel file: the next build looks for it again.
+    // One commune has no parcel file: it is still missing, so the next build is skipped.
     let first = build();
     assert!(!first.unchanged);
     assert_eq!(first.inventory.surfaces.communes_missing, 1);
@@ -437,8 +437,8 @@ fn a_build_is_skipped_only_when_every_parcel_file_was_read_and_is_unchanged() {
         .unwrap()
         .locator
         .clone();
-    assert!(!build().unchanged);
-    // With every parcel file there, an unchanged mirror is skipped...
+    assert!(build().unchanged);
+    // Its file appears: the build runs and reads it; then an unchanged mirror is skipped...
     let cadastre = mirror.join("cadastre-etalab");
     let parcels = cadastre.join("cadastre-93066-parcelles.json");
     std::fs::copy(

@@ -112,6 +112,8 @@ pub struct Surfaces {
     /// Communes asked for, and those without a readable file.
     pub communes_wanted: usize,
     pub communes_missing: usize,
+    /// (insee, département) of the communes for which no candidate file could be fetched.
+    pub missing: Vec<(String, String)>,
 }
 
 /// A parcel file the stage read from a fresh snapshot.
@@ -129,10 +131,11 @@ pub struct ParcelSnapshot {
 }
 
 impl Surfaces {
-    /// Every commune asked for was read from a fresh snapshot: none missing, unreadable or
-    /// read from its last good snapshot (each commune gives at most one [`Surfaces::good`]).
+    /// Every commune asked for was read from a fresh snapshot or had no file to fetch: none
+    /// unreadable or read from its last good snapshot (each commune gives at most one
+    /// [`Surfaces::good`] or [`Surfaces::missing`]).
     pub fn complete(&self) -> bool {
-        self.good.len() == self.communes_wanted
+        self.good.len() + self.missing.len() == self.communes_wanted
     }
 }
 
@@ -347,6 +350,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
         }
         if !done {
             out.communes_missing += 1;
+            out.missing.push((insee.clone(), dep.clone()));
             let ids: Vec<&str> = queries
                 .iter()
                 .map(|(fi, _)| input.facilities[*fi].facility_id.as_str())
