@@ -33,7 +33,11 @@ fn build(mirror: &Path, out: &Path, extra: &[&str]) -> String {
 fn parse_flags(out: &Path) -> Vec<(String, String)> {
     let conn = rusqlite::Connection::open(out.join("inventory.gpkg")).unwrap();
     let mut stmt = conn
-        .prepare("SELECT source_id || '/' || file, parse FROM run_sources ORDER BY 1")
+        // A source without files (the cadastre stage with no parcel file) has a NULL file.
+        .prepare(
+            "SELECT source_id || '/' || file, parse FROM run_sources \
+             WHERE file IS NOT NULL ORDER BY 1",
+        )
         .unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
