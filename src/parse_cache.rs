@@ -213,4 +213,28 @@ name = "a.csv"
         assert!(cache.get(&spec, &spec.files[0], adapter, &a).is_some());
         assert!(cache.get(&spec, &spec.files[0], adapter, &b).is_none());
     }
+
+    #[test]
+    fn floats_come_back_bit_for_bit() {
+        // A cache hit must give what a parse gives: coordinates, areas and figures of every
+        // magnitude, written as JSON and read back, are the same f64.
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let values: Vec<f64> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Exponents 2^-20 .. 2^40, any mantissa, either sign.
+                let exponent = 1003 + (x >> 52) % 61;
+                f64::from_bits((x & 0x800f_ffff_ffff_ffff) | (exponent << 52))
+            })
+            .collect();
+        let back: Vec<f64> = serde_json::from_slice(&serde_json::to_vec(&values).unwrap()).unwrap();
+        let differ = values
+            .iter()
+            .zip(&back)
+            .filter(|(a, b)| a.to_bits() != b.to_bits())
+            .count();
+        assert_eq!(differ, 0, "{differ} of {} floats changed", values.len());
+    }
 }

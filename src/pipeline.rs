@@ -17,7 +17,7 @@ use crate::fetch::{Fetcher, MirrorFetcher, Snapshot};
 use crate::geo::locate::{AdminIndex, AdminPolygon, CogDepartement, CogRegion};
 use crate::geo::stage::{LocatedRecord, locate_records};
 use crate::model::{
-    AdminPart, DataIssue, IssueAction, ParseOutput, Provenance, PublishedCount, Record, issue_codes,
+    AdminPart, DataIssue, IssueAction, ParseOutput, PublishedCount, Record, issue_codes,
 };
 use crate::parse_cache::ParseCache;
 use crate::reconcile::normalize::OperatorRegistry;
@@ -99,6 +99,22 @@ pub struct FileRun {
     pub parsed: bool,
 }
 
+impl FileRun {
+    /// The run of `file` read from `snapshot`: `units_read` entries, `parsed` in this build.
+    pub fn of(file: &str, snapshot: &Snapshot, units_read: usize, parsed: bool) -> FileRun {
+        FileRun {
+            file: file.to_string(),
+            outcome: snapshot.outcome,
+            sha256: Some(snapshot.sha256.clone()),
+            bytes: snapshot.bytes.len(),
+            origin: Some(snapshot.origin.clone()),
+            retrieved_at: Some(snapshot.retrieved_at.clone()),
+            units_read,
+            parsed,
+        }
+    }
+}
+
 /// What happened to one source.
 #[derive(Debug, Clone)]
 pub struct SourceRun {
@@ -113,6 +129,22 @@ pub struct SourceRun {
     pub records_kept: usize,
     pub records_dropped: usize,
     pub published_counts: usize,
+}
+
+impl SourceRun {
+    /// A source with nothing read yet.
+    pub fn new(source_id: &str) -> SourceRun {
+        SourceRun {
+            source_id: source_id.to_string(),
+            error: None,
+            stale: Vec::new(),
+            files: Vec::new(),
+            units_read: 0,
+            records_kept: 0,
+            records_dropped: 0,
+            published_counts: 0,
+        }
+    }
 }
 
 /// Everything the store and export stages write.
@@ -147,30 +179,13 @@ impl Inventory {
             .iter()
             .zip(fetched)
             .map(|(spec, files)| SourceRun {
-                source_id: spec.id.clone(),
-                error: None,
-                stale: Vec::new(),
                 files: spec
                     .files
                     .iter()
                     .zip(files)
-                    .filter_map(|(f, s)| {
-                        s.as_ref().ok().map(|s| FileRun {
-                            file: f.name.clone(),
-                            outcome: s.outcome,
-                            sha256: Some(s.sha256.clone()),
-                            bytes: s.bytes.len(),
-                            origin: Some(s.origin.clone()),
-                            retrieved_at: Some(s.retrieved_at.clone()),
-                            units_read: 0,
-                            parsed: false,
-                        })
-                    })
+                    .filter_map(|(f, s)| s.as_ref().ok().map(|s| FileRun::of(&f.name, s, 0, false)))
                     .collect(),
-                units_read: 0,
-                records_kept: 0,
-                records_dropped: 0,
-                published_counts: 0,
+                ..SourceRun::new(&spec.id)
             })
             .collect();
         Inventory {
@@ -273,9 +288,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     if let Some(fp) = &fingerprint
         && !opts.force
         && std::fs::read_to_string(opts.out_dir.join(FINGERPRINT_NAME))
-            .ok()
-            .as_deref()
-            == Some(fp.as_str())
+            .is_ok_and(|stored| same_inputs(&stored, fp, &commune_specs, &*fetcher))
         && opts.out_dir.join(store::GPKG_NAME).is_file()
     {
         return Ok(BuildReport {
@@ -297,16 +310,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let mut good: Vec<(usize, usize, String, u64)> = Vec::new();
     for (si, spec) in specs.iter().enumerate() {
         bar.set_message(spec.id.clone());
-        let mut run = SourceRun {
-            source_id: spec.id.clone(),
-            error: None,
-            stale: Vec::new(),
-            files: Vec::new(),
-            units_read: 0,
-            records_kept: 0,
-            records_dropped: 0,
-            published_counts: 0,
-        };
+        let mut run = SourceRun::new(&spec.id);
         let mut source_records = Vec::new();
         let mut source_issues = Vec::new();
         let mut source_counts = Vec::new();
@@ -321,15 +325,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             // Parse a snapshot, or take its output from the parse cache (same bytes, same
             // adapter version, same catalog mapping); the flag says whether it was parsed.
             let parse = |snapshot: &Snapshot| -> Result<(ParseOutput, bool), ParseError> {
-                let provenance = Provenance {
-                    source_id: spec.id.clone(),
-                    file: file.name.clone(),
-                    snapshot_sha256: snapshot.sha256.clone(),
-                    retrieved_at: snapshot.retrieved_at.clone(),
-                    origin: snapshot.origin.clone(),
-                    licence: spec.licence.clone(),
-                    locator: String::new(),
-                };
+                let provenance = snapshot.provenance(spec, file);
                 if let Some(mut out) = parse_cache.get(spec, file, adapter, &snapshot.sha256) {
                     // Same bytes: only when and where they were read differ.
                     for r in &mut out.records {
@@ -400,16 +396,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             };
             match used {
                 Ok((snapshot, out, parsed)) => {
-                    run.files.push(FileRun {
-                        parsed,
-                        file: file.name.clone(),
-                        sha256: Some(snapshot.sha256.clone()),
-                        bytes: snapshot.bytes.len(),
-                        origin: Some(snapshot.origin.clone()),
-                        retrieved_at: Some(snapshot.retrieved_at.clone()),
-                        outcome: snapshot.outcome,
-                        units_read: out.units_read,
-                    });
+                    run.files
+                        .push(FileRun::of(&file.name, &snapshot, out.units_read, parsed));
                     source_records.extend(out.records);
                     source_issues.extend(out.issues);
                     source_counts.extend(out.published_counts);
@@ -566,18 +554,22 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             count,
         );
     }
-    for (si, file, sha, count) in &inventory.surfaces.good {
-        fetcher.mark_good(&commune_specs[*si], file, sha, *count);
+    for g in &inventory.surfaces.good {
+        fetcher.mark_good(&commune_specs[g.source], &g.file, &g.sha256, g.features);
     }
     // Only a build with every source fresh may be skipped next time: a stale or failed source
-    // must be tried again (and reported again) by the next build.
+    // must be tried again (and reported again) by the next build, and so must a commune whose
+    // parcel file was unreadable or stale.
     let all_fresh = inventory
         .source_runs
         .iter()
-        .all(|r| r.error.is_none() && r.stale.is_empty());
+        .all(|r| r.error.is_none() && r.stale.is_empty())
+        && inventory.surfaces.complete();
     match fingerprint {
         Some(fp) if all_fresh => {
-            let _ = crate::fetch::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), fp.as_bytes());
+            let text = format!("{fp}{}", parcel_lines(&commune_specs, &inventory.surfaces));
+            let _ =
+                crate::fetch::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), text.as_bytes());
         }
         _ => {
             let _ = std::fs::remove_file(opts.out_dir.join(FINGERPRINT_NAME));
@@ -663,8 +655,66 @@ fn cadastre_stage(
     surfaces
 }
 
-/// The fingerprint of a build's inputs, in `<out>/.fingerprint`.
+/// The fingerprint of a build's inputs, in `<out>/.fingerprint`: the [`fingerprint`] line,
+/// then one line per commune of the cadastre stage (see [`parcel_lines`]).
 pub const FINGERPRINT_NAME: &str = ".fingerprint";
+
+/// Per commune of the cadastre stage, tab-separated: `parcel <source-id> <insee> <dep> <file>
+/// <sha256>` for a parcel file read, `missing <insee> <dep>` for a commune without one. The
+/// communes follow from the other inputs, so the same fingerprint asks for the same files;
+/// these lines say what was found.
+fn parcel_lines(
+    commune_specs: &[SourceSpec],
+    surfaces: &crate::cadastre::stage::Surfaces,
+) -> String {
+    let read = surfaces.good.iter().map(|g| {
+        format!(
+            "\nparcel\t{}\t{}\t{}\t{}\t{}",
+            commune_specs[g.source].id, g.insee, g.dep, g.file.name, g.sha256
+        )
+    });
+    let missing = surfaces
+        .missing
+        .iter()
+        .map(|(insee, dep)| format!("\nmissing\t{insee}\t{dep}"));
+    read.chain(missing).collect()
+}
+
+/// The stored fingerprint says the inputs of this build are those of the last one: the same
+/// first line, every parcel file it lists fetched again with the same sha256, and no file
+/// for the communes that had none.
+fn same_inputs(
+    stored: &str,
+    fingerprint: &str,
+    commune_specs: &[SourceSpec],
+    fetcher: &dyn Fetcher,
+) -> bool {
+    use crate::cadastre::stage::commune_file;
+    let mut lines = stored.split('\n');
+    if lines.next() != Some(fingerprint) {
+        return false;
+    }
+    lines.all(|line| match line.split('\t').collect::<Vec<_>>()[..] {
+        ["parcel", source_id, insee, dep, name, sha256] => commune_specs
+            .iter()
+            .find(|s| s.id == source_id)
+            .and_then(|spec| {
+                let file = spec
+                    .files
+                    .iter()
+                    .map(|t| commune_file(t, insee, dep))
+                    .find(|f| f.name == name)?;
+                fetcher.fetch(spec, &file).ok()
+            })
+            .is_some_and(|s| s.sha256 == sha256),
+        ["missing", insee, dep] => commune_specs.iter().all(|spec| {
+            spec.files
+                .iter()
+                .all(|t| fetcher.fetch(spec, &commune_file(t, insee, dep)).is_err())
+        }),
+        _ => false,
+    })
+}
 
 /// sha256 over the tool version, the options that change outputs, every catalog file and
 /// every snapshot; None when a fetch failed (such a build must run to fall back).

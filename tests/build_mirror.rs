@@ -435,22 +435,7 @@ fn gdal_reads_both_layers_and_validates_the_geopackage() {
             "{layer}: {block}"
         );
     }
-    let script = dcinv::store::gpkg::find_validate_gpkg_script()
-        .expect("python3-gdal's validate_gpkg.py is installed with GDAL");
-    let out = Command::new("/usr/bin/python3")
-        .arg(&script)
-        .arg(&gpkg)
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && !all.to_lowercase().contains("error"),
-        "{all}"
-    );
+    common::assert_valid_gpkg(&gpkg);
     let out = Command::new("ogrinfo")
         .args(["-ro", "-so", "-al"])
         .arg(b.out.join("facilities.geojson"))

@@ -340,22 +340,7 @@ fn facilities_get_their_footprint_and_parcel_surfaces() {
         "{sql_text}{}",
         String::from_utf8_lossy(&sql.stderr)
     );
-    let script = dcinv::store::gpkg::find_validate_gpkg_script()
-        .expect("python3-gdal's validate_gpkg.py is installed with GDAL");
-    let v = Command::new("/usr/bin/python3")
-        .arg(&script)
-        .arg(&gpkg)
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&v.stdout),
-        String::from_utf8_lossy(&v.stderr)
-    );
-    assert!(
-        v.status.success() && !all.to_lowercase().contains("error"),
-        "{all}"
-    );
+    common::assert_valid_gpkg(&gpkg);
     let g = Command::new("ogrinfo")
         .args(["-ro", "-al", "-q"])
         .arg(out.join("facilities.geojson"))
@@ -431,4 +416,52 @@ fn an_unreadable_parcel_file_is_a_data_issue_not_a_failure() {
     assert!(inv.surfaces.parcels.is_empty());
     // The outlines are still there.
     assert_eq!(inv.surfaces.footprints.len(), 2);
+}
+
+#[test]
+fn a_build_is_skipped_only_when_the_parcel_files_are_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (catalog, mirror) = setup(dir.path(), "cadastre-93066-parcelles.json");
+    let opts =
+        dcinv::pipeline::BuildOptions::mirror(catalog, mirror.clone(), dir.path().join("out"));
+    let build = || dcinv::pipeline::build(&opts).unwrap();
+    // One commune has no parcel file: it is still missing, so the next build is skipped.
+    let first = build();
+    assert!(!first.unchanged);
+    assert_eq!(first.inventory.surfaces.communes_missing, 1);
+    let missing = first
+        .inventory
+        .issues
+        .iter()
+        .find(|i| i.code == "cadastre_commune_missing")
+        .unwrap()
+        .locator
+        .clone();
+    assert!(build().unchanged);
+    // Its file appears: the build runs and reads it; then an unchanged mirror is skipped...
+    let cadastre = mirror.join("cadastre-etalab");
+    let parcels = cadastre.join("cadastre-93066-parcelles.json");
+    std::fs::copy(
+        &parcels,
+        cadastre.join(format!("cadastre-{missing}-parcelles.json")),
+    )
+    .unwrap();
+    let complete = build();
+    assert!(!complete.unchanged);
+    assert_eq!(complete.inventory.surfaces.communes_missing, 0);
+    assert!(build().unchanged);
+    // ...and a changed parcel file is read again.
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&parcels).unwrap()).unwrap();
+    doc["features"][0]["properties"]["contenance"] = json!(28_401);
+    std::fs::write(&parcels, serde_json::to_vec(&doc).unwrap()).unwrap();
+    let changed = build();
+    assert!(!changed.unchanged);
+    assert!(
+        changed
+            .inventory
+            .surfaces
+            .parcels
+            .iter()
+            .any(|p| p.contenance_m2 == Some(28_401.0))
+    );
 }

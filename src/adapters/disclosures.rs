@@ -71,11 +71,7 @@ impl Adapter for DisclosureFacts {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        let text = input.text()?;
-        let file: File = serde_json::from_str(text).map_err(|e| ParseError::Json {
-            file: input.file.name.clone(),
-            message: e.to_string(),
-        })?;
+        let file: File = input.json()?;
         let mut out = ParseOutput::default();
         for (i, raw) in file.facility_facts.iter().enumerate() {
             out.units_read += 1;

@@ -58,11 +58,7 @@ impl Adapter for EnedisHistory {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        let text = input.text()?;
-        let file: File = serde_json::from_str(text).map_err(|e| ParseError::Json {
-            file: input.file.name.clone(),
-            message: e.to_string(),
-        })?;
+        let file: File = input.json()?;
         let mut out = ParseOutput::default();
         for (d, dep) in file.departements.iter().enumerate() {
             for (i, raw) in dep.datacenters.iter().enumerate() {

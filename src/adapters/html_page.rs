@@ -10,6 +10,7 @@ use scraper::{ElementRef, Html, Selector};
 use serde::Deserialize;
 
 use super::fields::{self, Quantity, QuantityUnit};
+use super::mapped::issue;
 use super::{Adapter, FileInput};
 use crate::error::ParseError;
 use crate::model::{
@@ -114,19 +115,17 @@ impl Adapter for HtmlPage {
         if blocks.is_empty() {
             // Nothing read (0 units, so a page that had sites looks shrunk to the build and
             // its last good snapshot is used), and the issue says why.
-            out.issues.push(DataIssue {
-                action: IssueAction::Kept,
-                ..issue(
+            out.issues.push(issue(
                 input,
                 issue_codes::PAGE_LAYOUT_CHANGED,
+                IssueAction::Kept,
                 "page",
                 None,
                 format!(
                     "no element matches the site block selector `{}`: the page layout changed or the page is not a site page",
                     m.block
                 ),
-            )
-            });
+            ));
             return Ok(out);
         }
         for (i, block) in blocks.into_iter().enumerate() {
@@ -159,21 +158,19 @@ impl Adapter for HtmlPage {
                 .unwrap_or_else(|| format!("block{i}"));
             let key = format!("{}:{native}", input.spec.id);
             if !missing.is_empty() {
-                out.issues.push(DataIssue {
-                    action: IssueAction::Dropped,
-                    ..issue(
-                        input,
-                        issue_codes::PAGE_FIELD_MISSING,
-                        &locator,
-                        Some(&key),
-                        format!(
-                            "site block {i} ({}) has no {}: the selector{} matched nothing",
-                            name.as_deref().unwrap_or("unnamed"),
-                            missing.join(", "),
-                            if missing.len() > 1 { "s" } else { "" }
-                        ),
-                    )
-                });
+                out.issues.push(issue(
+                    input,
+                    issue_codes::PAGE_FIELD_MISSING,
+                    IssueAction::Dropped,
+                    &locator,
+                    Some(&key),
+                    format!(
+                        "site block {i} ({}) has no {}: the selector{} matched nothing",
+                        name.as_deref().unwrap_or("unnamed"),
+                        missing.join(", "),
+                        if missing.len() > 1 { "s" } else { "" }
+                    ),
+                ));
                 continue;
             }
             let mut record = Record::new(&input.spec.id, &native, input.provenance_at(locator));
@@ -199,24 +196,6 @@ impl Adapter for HtmlPage {
             out.records.push(record);
         }
         Ok(out)
-    }
-}
-
-fn issue(
-    input: &FileInput<'_>,
-    code: &'static str,
-    locator: &str,
-    record_key: Option<&str>,
-    message: String,
-) -> DataIssue {
-    DataIssue {
-        source_id: input.spec.id.clone(),
-        code,
-        action: IssueAction::Dropped,
-        file: input.file.name.clone(),
-        locator: locator.to_string(),
-        record_key: record_key.map(str::to_string),
-        message,
     }
 }
 
@@ -278,16 +257,14 @@ fn read_figure(
 ) {
     let Some(q) = quantity(text) else {
         if text.chars().any(|c| c.is_ascii_digit()) && looks_like_figure(text) {
-            issues.push(DataIssue {
-                action: IssueAction::ValueIgnored,
-                ..issue(
-                    input,
-                    issue_codes::UNPARSED_QUANTITY,
-                    &record.provenance.locator,
-                    Some(&record.record_key),
-                    format!("`{text}` is not a power or a surface"),
-                )
-            });
+            issues.push(issue(
+                input,
+                issue_codes::UNPARSED_QUANTITY,
+                IssueAction::ValueIgnored,
+                &record.provenance.locator,
+                Some(&record.record_key),
+                format!("`{text}` is not a power or a surface"),
+            ));
         }
         return;
     };
@@ -343,29 +320,28 @@ fn quantity(text: &str) -> Option<Quantity> {
 /// `12.000 m2`, `1.200.000 m²`: digits, then groups of a dot and exactly three digits.
 fn has_dot_thousands(text: &str) -> bool {
     let c: Vec<char> = text.chars().collect();
-    (1..c.len()).any(|i| {
-        c[i] == '.'
-            && c[i - 1].is_ascii_digit()
-            && c.get(i + 1..i + 4)
-                .is_some_and(|d| d.iter().all(char::is_ascii_digit))
-            && c.get(i + 4)
-                .is_none_or(|x| !x.is_ascii_digit() && *x != ',')
-    })
+    (0..c.len()).any(|i| is_thousands_dot(&c, i))
 }
 
+/// The text without its thousands dots (the same dots [`has_dot_thousands`] sees: `1.2345`
+/// or `1.500,5` keep theirs).
 fn dot_thousands_removed(text: &str) -> String {
     let c: Vec<char> = text.chars().collect();
-    c.iter()
-        .enumerate()
-        .filter(|(i, ch)| {
-            !(**ch == '.'
-                && *i > 0
-                && c[i - 1].is_ascii_digit()
-                && c.get(i + 1..i + 4)
-                    .is_some_and(|d| d.iter().all(char::is_ascii_digit)))
-        })
-        .map(|(_, ch)| *ch)
+    (0..c.len())
+        .filter(|&i| !is_thousands_dot(&c, i))
+        .map(|i| c[i])
         .collect()
+}
+
+/// `c[i]` is a dot between a digit and a group of exactly three digits.
+fn is_thousands_dot(c: &[char], i: usize) -> bool {
+    c[i] == '.'
+        && i > 0
+        && c[i - 1].is_ascii_digit()
+        && c.get(i + 1..i + 4)
+            .is_some_and(|d| d.iter().all(char::is_ascii_digit))
+        && c.get(i + 4)
+            .is_none_or(|x| !x.is_ascii_digit() && *x != ',')
 }
 
 /// Lower-case words of a label (letters and digits; accents kept).
@@ -521,6 +497,10 @@ name = "datafrance-sites.html"
             .unwrap()
     }
 
+    fn powers(r: &Record) -> Vec<(f64, &str, PowerKind)> {
+        r.powers.iter().map(|p| (p.value, p.unit, p.kind)).collect()
+    }
+
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-6 * b.abs().max(1.0)
     }
@@ -539,10 +519,8 @@ name = "datafrance-sites.html"
         assert_eq!(r.commune_name.as_deref(), Some("Saint-Denis"));
         assert_eq!(r.departement_hint.as_deref(), Some("93"));
         assert_eq!(r.status, Status::Operating);
-        let powers: Vec<(f64, &str, PowerKind)> =
-            r.powers.iter().map(|p| (p.value, p.unit, p.kind)).collect();
         assert_eq!(
-            powers,
+            powers(r),
             vec![
                 (1.5, "MW", PowerKind::It),
                 (0.5, "MW", PowerKind::Facility),
@@ -570,10 +548,8 @@ name = "datafrance-sites.html"
         assert_eq!(r.record_key, "datafrance:ULS2");
         assert_eq!(r.address.postcode.as_deref(), Some("91940"));
         assert_eq!(r.commune_name.as_deref(), Some("Les Ulis"));
-        let powers: Vec<(f64, &str, PowerKind)> =
-            r.powers.iter().map(|p| (p.value, p.unit, p.kind)).collect();
         assert_eq!(
-            powers,
+            powers(r),
             vec![
                 (1.5, "MW", PowerKind::It),
                 (4.0, "MW", PowerKind::Facility),
@@ -627,6 +603,9 @@ name = "datafrance-sites.html"
         assert!(close(q("12\u{a0}000\u{a0}m²"), 12_000.0));
         assert!(close(q("12\u{202f}000 m²"), 12_000.0));
         assert!(close(q("12.000 m2"), 12_000.0));
+        assert!(close(q("1.200.000 m²"), 1_200_000.0));
+        // Only thousands dots go: a decimal dot elsewhere in the label stays.
+        assert!(close(q("1.2345 m2 (12.000 m2 au total)"), 1.2345));
         assert!(close(q("12,000 sq ft"), 1_114.836_48));
         assert!(close(q("1,5 MW"), 1.5));
         assert!(close(q("1.5 MW"), 1.5));

@@ -24,12 +24,8 @@ impl Adapter for JsonEntries {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        let text = input.text()?;
         let file = &input.file.name;
-        let doc: Value = serde_json::from_str(text).map_err(|e| ParseError::Json {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+        let doc: Value = input.json()?;
         let path = input.mapping().array_path.clone().unwrap_or_default();
         let mut node = &doc;
         for part in path.split('.').filter(|p| !p.is_empty()) {

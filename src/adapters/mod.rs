@@ -56,6 +56,14 @@ impl FileInput<'_> {
         })?;
         Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
     }
+
+    /// The text (see [`FileInput::text`]) read as JSON into `T`, or the error naming the file.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParseError> {
+        serde_json::from_str(self.text()?).map_err(|e| ParseError::Json {
+            file: self.file.name.clone(),
+            message: e.to_string(),
+        })
+    }
 }
 
 /// A parser for one file format. Implementations are pure: bytes in, records out.

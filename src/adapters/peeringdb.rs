@@ -28,12 +28,8 @@ impl Adapter for PeeringDbFacilities {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        let text = input.text()?;
         let file = input.file.name.clone();
-        let doc: Value = serde_json::from_str(text).map_err(|e| ParseError::Structure {
-            file: file.clone(),
-            message: format!("not JSON: {e}"),
-        })?;
+        let doc: Value = input.json()?;
         let Some(Value::Array(data)) = doc.get("data") else {
             return Err(ParseError::Structure {
                 file,

@@ -146,8 +146,11 @@ proptest! {
         let index = ParcelIndex::new(vec![parcel("P", MultiPolygon::new(vec![poly]))]);
         let o = index.overlapping(&fp, DEFAULT_MIN_OVERLAP_SHARE);
         prop_assert_eq!(o.len(), 1);
-        prop_assert!((o[0].share - 1.0).abs() < 1e-6, "share {}", o[0].share);
-        prop_assert!((o[0].overlap_m2 - fp_area).abs() <= 1e-6 * fp_area.max(1.0));
+        // The intersection runs on a snapped integer grid (i_overlay): on a footprint of a
+        // few m² the share is off by up to ~1e-4 (seen: 0.99981, 1.000075), far from any
+        // join threshold.
+        prop_assert!((o[0].share - 1.0).abs() < 1e-3, "share {}", o[0].share);
+        prop_assert!((o[0].overlap_m2 - fp_area).abs() <= 1e-3 * fp_area.max(1.0));
     }
 
     #[test]

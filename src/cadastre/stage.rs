@@ -106,12 +106,37 @@ pub struct Surfaces {
     pub issues: Vec<DataIssue>,
     /// One run per per-commune source, listing the files read.
     pub runs: Vec<SourceRun>,
-    /// (source index in the stage's specs, file, sha256, features) of the snapshots that
-    /// parsed, to be marked good once the inventory is published.
-    pub good: Vec<(usize, FileSpec, String, u64)>,
+    /// The snapshots read fresh (not a last good one), at most one per commune, to be marked
+    /// good once the inventory is published.
+    pub good: Vec<ParcelSnapshot>,
     /// Communes asked for, and those without a readable file.
     pub communes_wanted: usize,
     pub communes_missing: usize,
+    /// (insee, département) of the communes for which no candidate file could be fetched.
+    pub missing: Vec<(String, String)>,
+}
+
+/// A parcel file the stage read from a fresh snapshot.
+#[derive(Debug, Clone)]
+pub struct ParcelSnapshot {
+    /// Index of its source in the stage's specs.
+    pub source: usize,
+    pub insee: String,
+    pub dep: String,
+    /// The catalog template filled for the commune (see [`commune_file`]).
+    pub file: FileSpec,
+    pub sha256: String,
+    /// Features read.
+    pub features: u64,
+}
+
+impl Surfaces {
+    /// Every commune asked for was read from a fresh snapshot or had no file to fetch: none
+    /// unreadable or read from its last good snapshot (each commune gives at most one
+    /// [`Surfaces::good`] or [`Surfaces::missing`]).
+    pub fn complete(&self) -> bool {
+        self.good.len() + self.missing.len() == self.communes_wanted
+    }
 }
 
 /// What the stage reads.
@@ -236,7 +261,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
     }
     out.communes_wanted = by_commune.len();
 
-    let mut runs: Vec<SourceRun> = input.specs.iter().map(empty_run).collect();
+    let mut runs: Vec<SourceRun> = input.specs.iter().map(|s| SourceRun::new(&s.id)).collect();
     for ((insee, dep), queries) in &by_commune {
         let mut why_missing: Vec<String> = Vec::new();
         let mut done = false;
@@ -280,8 +305,14 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
                     }
                 };
                 if snapshot.outcome != "last_good" {
-                    out.good
-                        .push((si, file.clone(), snapshot.sha256.clone(), features));
+                    out.good.push(ParcelSnapshot {
+                        source: si,
+                        insee: insee.clone(),
+                        dep: dep.clone(),
+                        file: file.clone(),
+                        sha256: snapshot.sha256.clone(),
+                        features,
+                    });
                 }
                 for e in counts.examples() {
                     let n = counts.count(e.code);
@@ -301,17 +332,11 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
                     file.name,
                     &snapshot.sha256[..12.min(snapshot.sha256.len())]
                 );
-                runs[si].files.push(FileRun {
-                    file: file.name.clone(),
-                    outcome: snapshot.outcome,
-                    sha256: Some(snapshot.sha256.clone()),
-                    bytes: snapshot.bytes.len(),
-                    origin: Some(snapshot.origin.clone()),
-                    retrieved_at: Some(snapshot.retrieved_at.clone()),
-                    units_read: usize::try_from(features).unwrap_or(usize::MAX),
-                    // Parcel files are read by every build that is not skipped.
-                    parsed: true,
-                });
+                // Parcel files are read by every build that is not skipped.
+                let units_read = usize::try_from(features).unwrap_or(usize::MAX);
+                runs[si]
+                    .files
+                    .push(FileRun::of(&file.name, &snapshot, units_read, true));
                 join(
                     &mut out,
                     input,
@@ -325,6 +350,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
         }
         if !done {
             out.communes_missing += 1;
+            out.missing.push((insee.clone(), dep.clone()));
             let ids: Vec<&str> = queries
                 .iter()
                 .map(|(fi, _)| input.facilities[*fi].facility_id.as_str())
@@ -445,19 +471,6 @@ fn union(rows: &[&FootprintRow]) -> Option<MultiPolygon<f64>> {
 
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
-}
-
-fn empty_run(spec: &SourceSpec) -> SourceRun {
-    SourceRun {
-        source_id: spec.id.clone(),
-        error: None,
-        stale: Vec::new(),
-        files: Vec::new(),
-        units_read: 0,
-        records_kept: 0,
-        records_dropped: 0,
-        published_counts: 0,
-    }
 }
 
 fn parcel_issue_code(c: IssueCode) -> &'static str {

@@ -27,6 +27,15 @@ pub struct LiveFetcher {
     overrides: HashMap<String, String>,
 }
 
+/// A fetcher that could not be set up (client or snapshot store): no source or URL yet.
+fn setup(message: String) -> FetchError {
+    FetchError::Http {
+        source_id: String::new(),
+        url: String::new(),
+        message,
+    }
+}
+
 fn host_of(url: &str) -> Option<String> {
     reqwest::Url::parse(url)
         .ok()
@@ -55,11 +64,6 @@ impl LiveFetcher {
         overrides: HashMap<String, String>,
         specs: &[SourceSpec],
     ) -> Result<LiveFetcher, FetchError> {
-        let setup = |message: String| FetchError::Http {
-            source_id: String::new(),
-            url: String::new(),
-            message,
-        };
         let client = HttpClient::new(config).map_err(|e| setup(e.to_string()))?;
         LiveFetcher::with_client(client, cache_dir, mode, overrides, specs)
     }
@@ -72,11 +76,6 @@ impl LiveFetcher {
         overrides: HashMap<String, String>,
         specs: &[SourceSpec],
     ) -> Result<LiveFetcher, FetchError> {
-        let setup = |message: String| FetchError::Http {
-            source_id: String::new(),
-            url: String::new(),
-            message,
-        };
         let store = SnapshotStore::open(cache_dir.clone()).map_err(|e| setup(e.to_string()))?;
         let fetcher = LiveFetcher {
             client,

@@ -38,6 +38,21 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Where the records read from this snapshot of `file` come from (no locator yet).
+    pub fn provenance(&self, spec: &SourceSpec, file: &FileSpec) -> crate::model::Provenance {
+        crate::model::Provenance {
+            source_id: spec.id.clone(),
+            file: file.name.clone(),
+            snapshot_sha256: self.sha256.clone(),
+            retrieved_at: self.retrieved_at.clone(),
+            origin: self.origin.clone(),
+            licence: spec.licence.clone(),
+            locator: String::new(),
+        }
+    }
+}
+
+impl Snapshot {
     pub fn new(bytes: Vec<u8>, origin: String) -> Snapshot {
         Snapshot {
             sha256: sha256_hex(&bytes),

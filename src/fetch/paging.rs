@@ -72,50 +72,38 @@ pub fn fetch_opendatasoft(
     let base = parse(url)?;
     let mut results: Vec<Value> = Vec::new();
     let mut total: Option<u64> = None;
-    let mut page = 0;
-    let mut last_url;
+    let mut pages = Pages::new(client, url);
     loop {
-        page += 1;
-        if page > MAX_PAGES {
-            return Err(PagingError::TooManyPages { url: url.into() });
-        }
         let offset = results.len() as u64;
-        let page_url = with_params(
+        // The last pages may not reach past the window (offset + limit <= 10,000).
+        let limit = ods_page_limit(limit, offset);
+        let doc = pages.get(with_params(
             &base,
             &["limit", "offset"],
             &[("limit", limit.to_string()), ("offset", offset.to_string())],
-        );
-        let doc = get_json(client, &page_url, page)?;
-        last_url = page_url.clone();
-        let format = |message: String| PagingError::Format {
-            page,
-            url: page_url.clone(),
-            message,
-        };
+        ))?;
         let count = doc
             .get("total_count")
             .and_then(Value::as_u64)
-            .ok_or_else(|| format(ods_shape_message(&doc)))?;
+            .ok_or_else(|| pages.format(ods_shape_message(&doc)))?;
         match total {
             None if count > ODS_WINDOW_ROWS => {
                 return fetch_ods_export(client, &base, count);
             }
             None => total = Some(count),
             Some(t) if t != count => {
-                return Err(format(format!(
+                return Err(pages.format(format!(
                     "total_count changed from {t} to {count} while paging (the dataset was updated); try again later"
                 )));
             }
             Some(_) => {}
         }
         let Some(Value::Array(rows)) = doc.get("results").cloned() else {
-            return Err(format("no `results` array".into()));
+            return Err(pages.format("no `results` array".into()));
         };
         let total = total.unwrap_or(count);
         if rows.is_empty() && offset < total {
-            return Err(format(format!(
-                "empty page at offset {offset} of {total} rows"
-            )));
+            return Err(pages.format(format!("empty page at offset {offset} of {total} rows")));
         }
         results.extend(rows);
         if results.len() as u64 >= total {
@@ -123,12 +111,15 @@ pub fn fetch_opendatasoft(
         }
     }
     let rows = results.len();
-    Ok(Assembled {
-        bytes: to_bytes(&Value::Array(results)),
-        pages: page,
-        rows,
-        last_url,
-    })
+    Ok(pages.assembled(to_bytes(&Value::Array(results)), rows))
+}
+
+/// The `limit` of the page at `offset`: the catalog's, shortened so that `offset + limit`
+/// stays within Opendatasoft's paging window (only called while `offset` < the total, which
+/// is at most the window).
+fn ods_page_limit(limit: u32, offset: u64) -> u32 {
+    let room = ODS_WINDOW_ROWS.saturating_sub(offset).max(1);
+    u32::try_from(room).map_or(limit, |room| limit.min(room))
 }
 
 fn ods_shape_message(doc: &Value) -> String {
@@ -185,43 +176,31 @@ pub fn fetch_arcgis(
     let mut first: Option<Value> = None;
     let mut features: Vec<Value> = Vec::new();
     let mut previous_head: Option<Value> = None;
-    let mut page = 0;
-    let mut last_url;
+    let mut pages = Pages::new(client, url);
     loop {
-        page += 1;
-        if page > MAX_PAGES {
-            return Err(PagingError::TooManyPages { url: url.into() });
-        }
-        let page_url = with_params(
+        let doc = pages.get(with_params(
             &base,
             &["resultOffset", "resultRecordCount"],
             &[
                 ("resultOffset", features.len().to_string()),
                 ("resultRecordCount", count.to_string()),
             ],
-        );
-        let doc = get_json(client, &page_url, page)?;
-        last_url = page_url.clone();
-        let format = |message: String| PagingError::Format {
-            page,
-            url: page_url.clone(),
-            message,
-        };
+        ))?;
         if let Some(err) = doc.get("error") {
-            return Err(format(format!("ArcGIS error: {err}")));
+            return Err(pages.format(format!("ArcGIS error: {err}")));
         }
         let Some(Value::Array(rows)) = doc.get("features") else {
-            return Err(format("no `features` array".into()));
+            return Err(pages.format("no `features` array".into()));
         };
         let exceeded = exceeded_transfer_limit(&doc);
         if exceeded && rows.is_empty() {
-            return Err(format(
+            return Err(pages.format(
                 "exceededTransferLimit with no features: the server does not page".into(),
             ));
         }
         let head = rows.first().cloned();
-        if page > 1 && head.is_some() && head == previous_head {
-            return Err(format(
+        if pages.page > 1 && head.is_some() && head == previous_head {
+            return Err(pages.format(
                 "the page repeats the previous one: the layer ignores resultOffset (supportsPagination false)".into(),
             ));
         }
@@ -245,14 +224,61 @@ pub fn fetch_arcgis(
         }
         let rows = features.len();
         obj.insert("features".into(), Value::Array(features));
-        return Ok(Assembled {
-            bytes: to_bytes(&out),
-            pages: page,
-            rows,
-            last_url,
-        });
+        return Ok(pages.assembled(to_bytes(&out), rows));
     }
     unreachable!("the first page was checked to be an object with features")
+}
+
+/// The bookkeeping of a page loop: pages asked for (at most [`MAX_PAGES`]) and the last URL,
+/// which errors and the result name.
+struct Pages<'a> {
+    client: &'a HttpClient,
+    /// The catalog URL, named when the server never stops announcing more.
+    origin: &'a str,
+    page: usize,
+    last_url: String,
+}
+
+impl<'a> Pages<'a> {
+    fn new(client: &'a HttpClient, origin: &'a str) -> Self {
+        Pages {
+            client,
+            origin,
+            page: 0,
+            last_url: String::new(),
+        }
+    }
+
+    /// Asks for the next page.
+    fn get(&mut self, url: String) -> Result<Value, PagingError> {
+        self.page += 1;
+        if self.page > MAX_PAGES {
+            return Err(PagingError::TooManyPages {
+                url: self.origin.into(),
+            });
+        }
+        let doc = get_json(self.client, &url, self.page)?;
+        self.last_url = url;
+        Ok(doc)
+    }
+
+    /// The page just read is not what the protocol says.
+    fn format(&self, message: String) -> PagingError {
+        PagingError::Format {
+            page: self.page,
+            url: self.last_url.clone(),
+            message,
+        }
+    }
+
+    fn assembled(self, bytes: Vec<u8>, rows: usize) -> Assembled {
+        Assembled {
+            bytes,
+            pages: self.page,
+            rows,
+            last_url: self.last_url,
+        }
+    }
 }
 
 fn exceeded_transfer_limit(doc: &Value) -> bool {
@@ -272,7 +298,7 @@ fn parse(url: &str) -> Result<Url, PagingError> {
 }
 
 /// `base` without the query parameters named in `drop`, then `add` appended.
-fn with_params(base: &Url, drop: &[&str], add: &[(&str, String)]) -> String {
+pub(super) fn with_params(base: &Url, drop: &[&str], add: &[(&str, String)]) -> String {
     let kept: Vec<(String, String)> = base
         .query_pairs()
         .filter(|(k, _)| !drop.contains(&k.as_ref()))
@@ -330,6 +356,14 @@ mod tests {
             url,
             "https://x.org/records?where=a%3D1&limit=100&offset=200"
         );
+    }
+
+    #[test]
+    fn ods_pages_stay_inside_the_paging_window() {
+        assert_eq!(ods_page_limit(100, 0), 100);
+        assert_eq!(ods_page_limit(100, 9_900), 100);
+        assert_eq!(ods_page_limit(30, 9_990), 10);
+        assert_eq!(ods_page_limit(100, 9_996), 4);
     }
 
     #[test]

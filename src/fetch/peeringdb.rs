@@ -21,21 +21,12 @@ pub enum MergeError {
 
 /// `url` with `since=<since_unix_s>` (replacing any `since` already there).
 pub fn since_url(url: &str, since_unix_s: i64) -> Result<String, String> {
-    let mut parsed = Url::parse(url).map_err(|e| e.to_string())?;
-    let kept: Vec<(String, String)> = parsed
-        .query_pairs()
-        .filter(|(k, _)| k != "since")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    parsed.set_query(None);
-    {
-        let mut q = parsed.query_pairs_mut();
-        for (k, v) in &kept {
-            q.append_pair(k, v);
-        }
-        q.append_pair("since", &since_unix_s.to_string());
-    }
-    Ok(parsed.to_string())
+    let parsed = Url::parse(url).map_err(|e| e.to_string())?;
+    Ok(super::paging::with_params(
+        &parsed,
+        &["since"],
+        &[("since", since_unix_s.to_string())],
+    ))
 }
 
 /// The `data` objects of a PeeringDB answer, checked to carry an integer `id`.

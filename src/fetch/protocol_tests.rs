@@ -19,7 +19,7 @@ use super::testserver::{Reply, TestServer};
 use super::{Fetcher, Snapshot};
 use crate::adapters::{self, FileInput};
 use crate::catalog::{SourceSpec, parse_spec};
-use crate::model::{ParseOutput, Provenance};
+use crate::model::ParseOutput;
 
 /// Virtual time: `sleep` records the wait and moves the clock on at once.
 struct FakeClock {
@@ -143,15 +143,7 @@ fn parse(spec: &SourceSpec, snapshot: &Snapshot) -> ParseOutput {
             spec,
             file,
             bytes: &snapshot.bytes,
-            provenance: Provenance {
-                source_id: spec.id.clone(),
-                file: file.name.clone(),
-                snapshot_sha256: snapshot.sha256.clone(),
-                retrieved_at: snapshot.retrieved_at.clone(),
-                origin: snapshot.origin.clone(),
-                licence: spec.licence.clone(),
-                locator: String::new(),
-            },
+            provenance: snapshot.provenance(spec, file),
         })
         .unwrap()
 }
@@ -393,6 +385,35 @@ fn opendatasoft_beyond_the_paging_window_reads_the_export() {
         server.requests().last().unwrap().target,
         format!("{export}?where=annee%3D2024")
     );
+}
+
+#[test]
+fn opendatasoft_last_pages_stay_inside_the_paging_window() {
+    // 10,000 rows, served 98 to a page of 100: the 103rd page starts at 9,996 and may ask
+    // for 4 rows only (ODS refuses offset + limit > 10,000).
+    let page = |n: usize| {
+        let rows = vec![r#"{"a":1}"#; n].join(",");
+        Reply::ok(format!(r#"{{"total_count": 10000, "results": [{rows}]}}"#))
+    };
+    let mut replies: Vec<Reply> = (0..102).map(|_| page(98)).collect();
+    replies.push(page(4));
+    let server = TestServer::start();
+    server.route(ODS_PATH, replies);
+    let spec = spec(
+        "ods-demo",
+        &format!(
+            "adapter = \"json\"\n[[files]]\nname = \"records.json\"\nurl = \"{}\"\npaging = \"opendatasoft\"\n",
+            server.url(ODS_PATH)
+        ),
+    );
+    let dir = TempDir::new().unwrap();
+    let run = live(&dir, &spec, FetchMode::Normal, FakeClock::at(utc0()));
+    let snapshot = run.fetch(&spec).unwrap();
+    assert_eq!(json(&snapshot.bytes).as_array().unwrap().len(), 10_000);
+    let targets: Vec<String> = server.requests().iter().map(|s| s.target.clone()).collect();
+    assert_eq!(targets.len(), 103);
+    assert_eq!(targets[101], format!("{ODS_PATH}?limit=100&offset=9898"));
+    assert_eq!(targets[102], format!("{ODS_PATH}?limit=4&offset=9996"));
 }
 
 #[test]

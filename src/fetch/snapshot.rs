@@ -165,21 +165,7 @@ fn download(
                 last_modified,
                 content_type,
             };
-            let meta = store
-                .put(
-                    source_id,
-                    file_name,
-                    &bytes,
-                    &provenance,
-                    client.clock().now_utc(),
-                )
-                .map_err(store_err)?;
-            Ok(FetchedSnapshot {
-                sha256: meta.sha256.clone(),
-                bytes,
-                meta,
-                outcome: FetchOutcome::Downloaded,
-            })
+            store_downloaded(client, store, source_id, file_name, &provenance, bytes)
         }
     }
 }
@@ -204,15 +190,27 @@ pub fn store_assembled(
         last_modified: None,
         content_type: Some("application/json".into()),
     };
+    store_downloaded(client, store, source_id, file_name, &provenance, bytes)
+}
+
+/// Stores downloaded bytes as the latest snapshot of (`source_id`, `file_name`).
+fn store_downloaded(
+    client: &HttpClient,
+    store: &SnapshotStore,
+    source_id: &str,
+    file_name: &str,
+    provenance: &Provenance,
+    bytes: Vec<u8>,
+) -> Result<FetchedSnapshot, FetchError> {
     let meta = store
         .put(
             source_id,
             file_name,
             &bytes,
-            &provenance,
+            provenance,
             client.clock().now_utc(),
         )
-        .map_err(|e| FetchError::new(url, ErrorKind::Store(Box::new(e)), 0))?;
+        .map_err(|e| FetchError::new(&provenance.url, ErrorKind::Store(Box::new(e)), 0))?;
     Ok(FetchedSnapshot {
         sha256: meta.sha256.clone(),
         bytes,

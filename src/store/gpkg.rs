@@ -230,11 +230,11 @@ impl GpkgWriter {
         Ok(GpkgWriter { conn })
     }
 
-    /// Adds a point layer (`fid`, `geom POINT`, then `columns`) with an RTree spatial
-    /// index. Each row is (lon/lat or None for a NULL geometry, values in column order);
-    /// a point with a non-finite coordinate is written as a NULL geometry.
-    /// Returns the number of rows written.
-    pub fn add_point_layer<I>(
+    /// Adds a feature layer (`fid`, `geom` of type [`LayerGeometry::TYPE`], then `columns`)
+    /// with an RTree spatial index. Each row is (the geometry, or None for a NULL geometry;
+    /// values in column order); a geometry without a blob (a non-finite coordinate, an empty
+    /// multipolygon) is written as NULL. Returns the number of rows written.
+    pub fn add_feature_layer<G, I>(
         &mut self,
         table: &str,
         identifier: &str,
@@ -243,47 +243,18 @@ impl GpkgWriter {
         rows: I,
     ) -> Result<u64, GpkgError>
     where
-        I: IntoIterator<Item = (Option<(f64, f64)>, Vec<Value>)>,
+        G: LayerGeometry,
+        I: IntoIterator<Item = (Option<G>, Vec<Value>)>,
     {
-        let meta = [table, identifier, description];
-        let rows = rows.into_iter().map(|(point, values)| {
-            let blob = point
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .map(|(x, y)| Blob {
-                    bytes: encode_point(x, y, 4326),
-                    envelope: [x, x, y, y],
-                });
-            (blob, values)
-        });
-        self.write_table(meta, columns, Some("POINT"), rows)
-    }
-
-    /// Adds a multipolygon layer (`fid`, `geom MULTIPOLYGON`, then `columns`) with an RTree
-    /// spatial index. A missing or empty geometry, or one with a non-finite coordinate, is
-    /// written as NULL. Returns the number of rows written.
-    pub fn add_multipolygon_layer<I>(
-        &mut self,
-        table: &str,
-        identifier: &str,
-        description: &str,
-        columns: &[Column],
-        rows: I,
-    ) -> Result<u64, GpkgError>
-    where
-        I: IntoIterator<Item = (Option<MultiPolygon<f64>>, Vec<Value>)>,
-    {
-        let meta = [table, identifier, description];
-        let rows = rows.into_iter().map(|(geom, values)| {
-            let blob = geom.as_ref().and_then(|g| {
-                let envelope = envelope(g)?;
-                Some(Blob {
-                    bytes: encode_multipolygon(g, 4326, envelope),
-                    envelope,
-                })
-            });
-            (blob, values)
-        });
-        self.write_table(meta, columns, Some("MULTIPOLYGON"), rows)
+        let rows = rows
+            .into_iter()
+            .map(|(geom, values)| (geom.as_ref().and_then(G::blob), values));
+        self.write_table(
+            [table, identifier, description],
+            columns,
+            Some(G::TYPE),
+            rows,
+        )
     }
 
     /// Adds an attribute (non-spatial) table: `fid` then `columns`. Returns the rows written.
@@ -395,9 +366,41 @@ pub fn encode_point(lon: f64, lat: f64, srs_id: i32) -> Vec<u8> {
 }
 
 /// A geometry blob and its envelope `[min_x, max_x, min_y, max_y]`.
-struct Blob {
-    bytes: Vec<u8>,
-    envelope: [f64; 4],
+pub struct Blob {
+    pub bytes: Vec<u8>,
+    pub envelope: [f64; 4],
+}
+
+/// A geometry type a feature layer can hold (EPSG:4326).
+pub trait LayerGeometry {
+    /// The GeoPackage geometry type name of the `geom` column.
+    const TYPE: &'static str;
+    /// The StandardGeoPackageBinary blob; None for a NULL geometry.
+    fn blob(&self) -> Option<Blob>;
+}
+
+/// A lon/lat point; NULL when a coordinate is not finite.
+impl LayerGeometry for (f64, f64) {
+    const TYPE: &'static str = "POINT";
+    fn blob(&self) -> Option<Blob> {
+        let &(x, y) = self;
+        (x.is_finite() && y.is_finite()).then(|| Blob {
+            bytes: encode_point(x, y, 4326),
+            envelope: [x, x, y, y],
+        })
+    }
+}
+
+/// NULL when empty or when a coordinate is not finite.
+impl LayerGeometry for MultiPolygon<f64> {
+    const TYPE: &'static str = "MULTIPOLYGON";
+    fn blob(&self) -> Option<Blob> {
+        let envelope = envelope(self)?;
+        Some(Blob {
+            bytes: encode_multipolygon(self, 4326, envelope),
+            envelope,
+        })
+    }
 }
 
 /// `[min_x, max_x, min_y, max_y]` of a multipolygon; None when it is empty or has a
@@ -601,7 +604,7 @@ mod tests {
             ),
             (None, row("Site sans coordonnées", None, Some(7), 12.0)),
         ];
-        let n = w.add_point_layer("datacenters", "Data centres", "Sites", &cols, rows);
+        let n = w.add_feature_layer("datacenters", "Data centres", "Sites", &cols, rows);
         assert_eq!(n.unwrap(), 3);
         let cols = [Column::text("source"), Column::integer("n")];
         let src = vec![
@@ -619,7 +622,7 @@ mod tests {
             ),
         ];
         let cols = [Column::text("name"), Column::real("area_m2")];
-        let n = w.add_multipolygon_layer("outlines", "Outlines", "Polygones", &cols, rows);
+        let n = w.add_feature_layer("outlines", "Outlines", "Polygones", &cols, rows);
         assert_eq!(n.unwrap(), 3);
         w.finish().unwrap();
         path
@@ -665,6 +668,13 @@ mod tests {
         );
     }
 
+    /// A point-layer row: lon/lat, values.
+    type PointRow = (Option<(f64, f64)>, Vec<Value>);
+
+    fn no_points() -> Vec<PointRow> {
+        Vec::new()
+    }
+
     #[test]
     fn rejects_bad_names_and_rows() {
         let dir = tempfile::tempdir().unwrap();
@@ -673,14 +683,14 @@ mod tests {
         for bad in ["", "1abc", "a-b", "é", "a b", "gpkg_x", "sqlite_x", "x\"y"] {
             let r = w.add_attribute_table(bad, "i", "", &ok, Vec::<Vec<Value>>::new());
             assert!(matches!(r, Err(GpkgError::BadName(_))), "{bad:?}");
-            let r = w.add_point_layer("t", "i", "", &[Column::real(bad)], Vec::new());
+            let r = w.add_feature_layer("t", "i", "", &[Column::real(bad)], no_points());
             assert!(matches!(r, Err(GpkgError::BadName(_))), "{bad:?}");
         }
         for dup in [Column::text("fid"), Column::text("Geom"), Column::real("A")] {
-            let r = w.add_point_layer("t", "i", "", &[Column::text("a"), dup], Vec::new());
+            let r = w.add_feature_layer("t", "i", "", &[Column::text("a"), dup], no_points());
             assert!(matches!(r, Err(GpkgError::BadName(_))));
         }
-        let r = w.add_point_layer("t", "i", "", &ok, vec![(Some((1.0, 2.0)), vec![])]);
+        let r = w.add_feature_layer("t", "i", "", &ok, vec![(Some((1.0, 2.0)), vec![])]);
         let bad_row = GpkgError::BadRow {
             table: "t".into(),
             expected: 1,

@@ -151,7 +151,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
                 ],
             )
         });
-    w.add_point_layer(
+    w.add_feature_layer(
         "source_records",
         "Source records",
         &format!("Every record of every source at its original coordinates. {odbl}"),
@@ -297,7 +297,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
                 ],
             )
         });
-    w.add_point_layer(
+    w.add_feature_layer(
         "facilities",
         "Data-centre facilities",
         &format!("One row per facility (members = source record keys). {odbl}"),
@@ -585,7 +585,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
 /// `parcels` (the cadastral parcels joined to each facility).
 fn write_surfaces(w: &mut GpkgWriter, inv: &Inventory, odbl: &str) -> Result<(), gpkg::GpkgError> {
     let s = &inv.surfaces;
-    w.add_multipolygon_layer(
+    w.add_feature_layer(
         "footprints",
         "Building footprints",
         &format!(
@@ -611,7 +611,7 @@ fn write_surfaces(w: &mut GpkgWriter, inv: &Inventory, odbl: &str) -> Result<(),
             )
         }),
     )?;
-    w.add_multipolygon_layer(
+    w.add_feature_layer(
         "parcels",
         "Cadastral parcels of the facilities",
         "Etalab cadastre parcels joined to a facility: overlapped by its outline (footprint_overlap, overlap_m2) or holding its point (point_in_parcel); contenance = legal area in m²; source = file and snapshot. DGFiP / Etalab, Licence Ouverte 2.0",

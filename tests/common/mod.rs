@@ -22,6 +22,26 @@ pub fn catalog() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("sources")
 }
 
+/// Runs GDAL's `validate_gpkg.py` on `gpkg` and fails on any error it reports.
+pub fn assert_valid_gpkg(gpkg: &Path) {
+    let script = dcinv::store::gpkg::find_validate_gpkg_script()
+        .expect("python3-gdal's validate_gpkg.py is installed with GDAL");
+    let out = Command::new("/usr/bin/python3")
+        .arg(&script)
+        .arg(gpkg)
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && !all.to_lowercase().contains("error"),
+        "{all}"
+    );
+}
+
 /// True when ogrinfo is installed. When `DCINV_REQUIRE_GDAL` is set (CI), a missing GDAL
 /// fails the test instead of skipping it.
 pub fn have_gdal() -> bool {
