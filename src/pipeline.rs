@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
 
 use crate::adapters::{self, FileInput};
 use crate::catalog::{self, SourceSpec};
@@ -593,45 +594,25 @@ fn fetch_all(
     specs: &[SourceSpec],
     bar: &ProgressBar,
 ) -> Vec<Vec<Result<Snapshot, String>>> {
-    let jobs: Vec<(usize, usize)> = specs
-        .iter()
-        .enumerate()
-        .flat_map(|(si, spec)| (0..spec.files.len()).map(move |fi| (si, fi)))
-        .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<Option<Result<Snapshot, String>>>> =
-        std::sync::Mutex::new((0..jobs.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..FETCH_WORKERS.min(jobs.len()) {
-            scope.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(&(si, fi)) = jobs.get(k) else { break };
-                    let (spec, file) = (&specs[si], &specs[si].files[fi]);
-                    bar.set_message(spec.id.clone());
-                    let result = fetcher.fetch(spec, file).map_err(|e| e.to_string());
-                    bar.inc(1);
-                    results.lock().unwrap_or_else(|e| e.into_inner())[k] = Some(result);
-                }
-            });
-        }
-    });
-    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut k = 0;
-    specs
-        .iter()
-        .map(|spec| {
-            spec.files
-                .iter()
-                .map(|_| {
-                    k += 1;
-                    results[k - 1]
-                        .take()
-                        .unwrap_or_else(|| Err("not fetched".to_string()))
-                })
-                .collect()
-        })
-        .collect()
+    let fetch = |spec: &SourceSpec| -> Vec<Result<Snapshot, String>> {
+        spec.files
+            .par_iter()
+            .map(|file| {
+                bar.set_message(spec.id.clone());
+                let result = fetcher.fetch(spec, file).map_err(|e| e.to_string());
+                bar.inc(1);
+                result
+            })
+            .collect()
+    };
+    // A pool of its own: fetching waits on the network, not on the cores.
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(FETCH_WORKERS)
+        .build()
+    {
+        Ok(pool) => pool.install(|| specs.par_iter().map(fetch).collect()),
+        Err(_) => specs.iter().map(fetch).collect(),
+    }
 }
 
 /// The cadastre stage: the parcel files of the communes that hold a facility, through the

@@ -240,13 +240,6 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
     };
     // Spatial blocking on a grid.
     let grid = CellIndex::new(records, |r| r.precision != PointPrecision::Commune);
-    let ring = |r: &LinkRecord| -> (i32, f64) {
-        if r.precision == PointPrecision::Approximate {
-            (5, params.approximate_radius_m)
-        } else {
-            (1, params.radius_m)
-        }
-    };
     let near = |i: usize| -> Vec<(u32, u32)> {
         let r = &records[i];
         let mut found = Vec::new();
@@ -255,7 +248,9 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
             return found;
         }
         let approximate_i = r.precision == PointPrecision::Approximate;
-        let (ri, _) = ring(r);
+        // Cells to scan around the record's own: a cell is at least ~1.05 km wide (up to 52°
+        // of latitude), so 1 cell covers the 1 km radius and 5 cells the 5 km one.
+        let ri = if approximate_i { 5 } else { 1 };
         for row in grid.around(cell(p), ri) {
             for e in row {
                 let j = e.i as usize;
