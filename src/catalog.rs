@@ -1,13 +1,14 @@
 //! The source catalog: reads `sources/*.toml` (one file per source) into validated
-//! [`SourceSpec`]s. An unknown key, a missing field or an unknown adapter is an error that
-//! names the file and the key.
+//! [`SourceSpec`]s. An unknown key or a missing field is an error that names the file and the
+//! key. The options an adapter reads (`[mapping.html]`) are kept opaque here; the adapter
+//! registry checks adapter names and options (`adapters::load_catalog`), so the catalog
+//! imports no adapter.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::adapters;
 use crate::error::CatalogError;
 use crate::osm::{OverpassArea, OverpassOutput, OverpassQuery};
 
@@ -36,7 +37,11 @@ pub struct SourceSpec {
     /// the mirror has no `<source-id>/` folder, instead of failing it.
     #[serde(default)]
     pub mirror_optional: bool,
-    /// Default adapter for the files of this source.
+    /// What the source gives the build: records (the default) or a per-commune layer.
+    #[serde(default)]
+    pub kind: SourceKind,
+    /// Default adapter for the files of this source (records sources only).
+    #[serde(default)]
     pub adapter: String,
     pub description: Option<String>,
     /// Default field mapping for the files of this source.
@@ -46,6 +51,19 @@ pub struct SourceSpec {
     /// Set by the loader: the TOML file it came from.
     #[serde(skip)]
     pub catalog_file: PathBuf,
+}
+
+/// What a source gives the build.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    /// Files parsed into records by the source's `adapter`.
+    #[default]
+    Records,
+    /// A per-commune layer of parcels: one file per commune (`{insee}` and `{dep}` templates
+    /// in `name` and `url`), fetched by the cadastre stage for the communes that hold a
+    /// facility and joined to them; no adapter.
+    CommuneParcels,
 }
 
 /// One file of a source.
@@ -210,8 +228,9 @@ pub struct Mapping {
     pub surface: Vec<QuantityMap>,
     /// Entries to drop: when `field` has one of `values`, the entry is dropped with `code`.
     pub exclude: Option<ExcludeRule>,
-    /// CSS selectors of the `html-page` adapter (site block, name, code, address, figures).
-    pub html: Option<crate::adapters::html_page::HtmlMapping>,
+    /// Options of the `html-page` adapter (CSS selectors of the site block, name, code,
+    /// address, figures), opaque here: the adapter reads and checks them.
+    pub html: Option<toml::Value>,
 }
 
 /// A power or surface field and what it measures.
@@ -340,7 +359,27 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
             format!("{} is not in 1..=4", spec.trust_tier),
         ));
     }
-    check_adapter(spec, "adapter", &spec.adapter)?;
+    match spec.kind {
+        SourceKind::Records if spec.adapter.is_empty() => {
+            return Err(invalid(
+                "adapter",
+                "a records source needs an adapter".into(),
+            ));
+        }
+        SourceKind::CommuneParcels if !spec.adapter.is_empty() => {
+            return Err(invalid(
+                "adapter",
+                "a commune-parcels source has no adapter: the cadastre stage reads it".into(),
+            ));
+        }
+        SourceKind::CommuneParcels if spec.files.iter().any(|f| !f.name.contains("{insee}")) => {
+            return Err(invalid(
+                "files.name",
+                "a commune-parcels file name needs the `{insee}` template".into(),
+            ));
+        }
+        _ => {}
+    }
     if spec.files.is_empty() {
         return Err(invalid("files", "a source needs at least one file".into()));
     }
@@ -351,8 +390,11 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
                 format!("`{}` must be a plain file name", file.name),
             ));
         }
-        if let Some(a) = &file.adapter {
-            check_adapter(spec, &format!("files[{i}].adapter"), a)?;
+        if file.adapter.is_some() && spec.kind != SourceKind::Records {
+            return Err(invalid(
+                &format!("files[{i}].adapter"),
+                "only a records source has adapters".into(),
+            ));
         }
         if let Some(url) = &file.url
             && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -371,15 +413,6 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
                     format!("unknown unit `{}` (MW, MVA, m2, ha, text)", q.unit),
                 ));
             }
-        }
-        if let Some(html) = &mapping.html {
-            html.check()
-                .map_err(|(key, message)| invalid(&key, message))?;
-        } else if spec.adapter_for(file) == "html-page" {
-            return Err(invalid(
-                "mapping.html",
-                "the html-page adapter needs [mapping.html] (block, name, ...)".into(),
-            ));
         }
         if let Some(rule) = &mapping.exclude
             && crate::model::issue_codes::lookup(&rule.code).is_none()
@@ -459,20 +492,6 @@ fn check_protocol(spec: &SourceSpec, i: usize, file: &FileSpec) -> Result<(), Ca
     Ok(())
 }
 
-fn check_adapter(spec: &SourceSpec, key: &str, name: &str) -> Result<(), CatalogError> {
-    if adapters::find(name).is_none() {
-        return Err(CatalogError::Invalid {
-            path: spec.catalog_file.clone(),
-            key: key.to_string(),
-            message: format!(
-                "unknown adapter `{name}` (known: {})",
-                adapters::names().join(", ")
-            ),
-        });
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -516,13 +535,24 @@ name = "a.geojson"
     }
 
     #[test]
-    fn unknown_adapter_is_rejected() {
-        let text = MINIMAL.replace("adapter = \"geojson\"", "adapter = \"nope\"");
+    fn records_need_an_adapter_and_parcel_layers_none() {
+        let text = MINIMAL.replace("adapter = \"geojson\"\n", "");
         let err = parse_spec(Path::new("sources/demo.toml"), &text)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unknown adapter `nope`"), "{err}");
         assert!(err.contains("key `adapter`"), "{err}");
+        let layer = MINIMAL
+            .replace("adapter = \"geojson\"", "kind = \"commune-parcels\"")
+            .replace("a.geojson", "p-{insee}.json");
+        let spec = parse_spec(Path::new("sources/demo.toml"), &layer).unwrap();
+        assert_eq!(spec.kind, SourceKind::CommuneParcels);
+        let both = format!("adapter = \"csv\"\n{layer}");
+        assert!(parse_spec(Path::new("sources/demo.toml"), &both).is_err());
+        let untemplated = layer.replace("p-{insee}.json", "p.json");
+        let err = parse_spec(Path::new("sources/demo.toml"), &untemplated)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("{insee}"), "{err}");
     }
 
     #[test]

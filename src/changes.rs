@@ -9,8 +9,8 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
+use crate::common::distance_m;
 use crate::error::StoreError;
-use crate::reconcile::link::haversine_m;
 
 /// A move smaller than this is not reported, metres.
 pub const MOVE_THRESHOLD_M: f64 = 100.0;
@@ -218,7 +218,7 @@ pub fn diff(old: &Path, new: &Path) -> Result<Changes, StoreError> {
             continue;
         };
         if let (Some(p), Some(q)) = (old_point, point) {
-            let d = haversine_m(*p, *q);
+            let d = distance_m(*p, *q);
             if d > MOVE_THRESHOLD_M {
                 c.moved.push(Moved {
                     facility_id: id.clone(),

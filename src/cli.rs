@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use dcinv::catalog::SourceKind;
 use dcinv::fetch::snapshot::FetchMode;
 use dcinv::reconcile::{batch, eval, explain};
-use dcinv::{adapters, catalog, pipeline, summary};
+use dcinv::{adapters, pipeline, summary};
 
 #[derive(Parser)]
 #[command(
@@ -166,7 +167,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Sources => {
-            let specs = catalog::load_dir(&cli.catalog)
+            let specs = adapters::load_catalog(&cli.catalog)
                 .with_context(|| format!("loading the catalog {}", cli.catalog.display()))?;
             println!(
                 "{:<22} {:<18} {:>4}  {:<28} files",
@@ -191,7 +192,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 println!(
                     "{:<22} {:<18} {:>4}  {:<28} {}",
                     s.id,
-                    s.adapter,
+                    match s.kind {
+                        SourceKind::Records => s.adapter.as_str(),
+                        SourceKind::CommuneParcels => "(commune parcels)",
+                    },
                     s.trust_tier,
                     s.licence,
                     files.join(", ")
@@ -240,7 +244,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             let rows = dcinv::estimate::trajectory::project(&inputs, &params, from, to);
             std::fs::create_dir_all(&out)?;
             let csv = dcinv::export::stats::to_csv(&rows, "trajectory.csv")?;
-            dcinv::fetch::write_atomic(&out.join("trajectory.csv"), &csv)?;
+            dcinv::common::write_atomic(&out.join("trajectory.csv"), &csv)?;
             let json = serde_json::to_vec_pretty(&serde_json::json!({
                 "from": from,
                 "to": to,
@@ -249,7 +253,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 "parameters": params.used(),
                 "rows": rows,
             }))?;
-            dcinv::fetch::write_atomic(&out.join("trajectory.json"), &json)?;
+            dcinv::common::write_atomic(&out.join("trajectory.json"), &json)?;
             println!(
                 "{:>6} {:>12} {:>12} {:>12} {:>12} {:>12} {:>12}",
                 "year", "it_mw_low", "it_mw", "it_mw_high", "gwh_low", "gwh", "gwh_high"

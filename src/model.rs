@@ -435,13 +435,84 @@ pub struct PublishedCount {
     pub source_date: String,
 }
 
+/// One file of one source, as fetched and parsed.
+#[derive(Debug, Clone)]
+pub struct FileRun {
+    pub file: String,
+    /// `mirror`, `downloaded`, `not_modified`, `offline_cache` or `last_good`.
+    pub outcome: &'static str,
+    pub sha256: Option<String>,
+    pub bytes: usize,
+    pub origin: Option<String>,
+    pub retrieved_at: Option<String>,
+    pub units_read: usize,
+    /// True when the adapter parsed the bytes in this build; false when its output came
+    /// from the parse cache (or the build found nothing changed and parsed nothing).
+    pub parsed: bool,
+}
+
+/// What happened to one source.
+#[derive(Debug, Clone)]
+pub struct SourceRun {
+    pub source_id: String,
+    /// None when the source built; the message naming the file otherwise.
+    pub error: Option<String>,
+    /// Why a file of the source came from its last good snapshot (empty when fresh).
+    pub stale: Vec<String>,
+    pub files: Vec<FileRun>,
+    pub units_read: usize,
+    /// Records stored in `source_records`.
+    pub records_kept: usize,
+    pub records_dropped: usize,
+    pub published_counts: usize,
+}
+
+impl SourceRun {
+    /// A source with nothing read yet.
+    pub fn new(source_id: &str) -> SourceRun {
+        SourceRun {
+            source_id: source_id.to_string(),
+            error: None,
+            stale: Vec::new(),
+            files: Vec::new(),
+            units_read: 0,
+            records_kept: 0,
+            records_dropped: 0,
+            published_counts: 0,
+        }
+    }
+}
+
+/// One administrative unit: INSEE code, name and WGS84 lon/lat geometry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AdminPolygon {
+    pub code: String,
+    pub name: String,
+    pub geometry: geo_types::MultiPolygon<f64>,
+}
+
+/// A row of the INSEE COG département table (`dep,reg,...,libelle`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CogDepartement {
+    pub code: String,
+    pub region_code: String,
+    pub name: String,
+}
+
+/// A row of the INSEE COG région table (`reg,...,libelle`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CogRegion {
+    pub code: String,
+    pub name: String,
+}
+
 /// Administrative reference data read by the `admin-boundaries` adapter.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum AdminPart {
-    Departements(Vec<crate::geo::locate::AdminPolygon>),
-    Communes(Vec<crate::geo::locate::AdminPolygon>),
-    CogDepartements(Vec<crate::geo::locate::CogDepartement>),
-    CogRegions(Vec<crate::geo::locate::CogRegion>),
+    Departements(Vec<AdminPolygon>),
+    Communes(Vec<AdminPolygon>),
+    CogDepartements(Vec<CogDepartement>),
+    CogRegions(Vec<CogRegion>),
 }
 
 /// What an adapter returns for one file (stored as JSON in the parse cache).

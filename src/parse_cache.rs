@@ -43,7 +43,7 @@ impl ParseCache {
             file.role,
             spec.mapping_for(file),
         );
-        crate::fetch::sha256_hex(text.as_bytes())
+        crate::common::sha256_hex(text.as_bytes())
     }
 
     fn path(&self, spec: &SourceSpec, snapshot_sha256: &str, key: &str) -> PathBuf {
@@ -82,7 +82,7 @@ impl ParseCache {
             output,
         };
         let bytes = serde_json::to_vec(&entry).map_err(std::io::Error::other)?;
-        crate::fetch::write_atomic(&self.path(spec, snapshot_sha256, &key), &bytes)
+        crate::common::write_atomic(&self.path(spec, snapshot_sha256, &key), &bytes)
     }
 
     /// Removes the entries of the snapshots for which `keep(source id, sha256)` is false;
@@ -195,7 +195,7 @@ name = "a.csv"
         let adapter = crate::adapters::find("csv").unwrap();
         let sha = "ab".repeat(32);
         let key = ParseCache::entry_key(&spec, &spec.files[0], adapter);
-        crate::fetch::write_atomic(&cache.path(&spec, &sha, &key), b"{not json").unwrap();
+        crate::common::write_atomic(&cache.path(&spec, &sha, &key), b"{not json").unwrap();
         assert!(cache.get(&spec, &spec.files[0], adapter, &sha).is_none());
     }
 

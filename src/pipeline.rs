@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::adapters::{self, FileInput};
-use crate::catalog::{self, SourceSpec};
+use crate::catalog::SourceSpec;
 use crate::error::{BuildError, ParseError};
 use crate::fetch::client::ClientConfig;
 use crate::fetch::live::LiveFetcher;
@@ -17,8 +17,9 @@ use crate::fetch::snapshot::FetchMode;
 use crate::fetch::{Fetcher, MirrorFetcher, Snapshot};
 use crate::geo::locate::{AdminIndex, AdminPolygon, CogDepartement, CogRegion};
 use crate::geo::stage::{LocatedRecord, locate_records};
+pub use crate::inventory::{BuildReport, Inventory};
 use crate::model::{
-    AdminPart, DataIssue, IssueAction, ParseOutput, PublishedCount, Record, issue_codes,
+    AdminPart, DataIssue, IssueAction, ParseOutput, Record, SourceRun, issue_codes,
 };
 use crate::parse_cache::ParseCache;
 use crate::reconcile::normalize::OperatorRegistry;
@@ -84,154 +85,39 @@ impl BuildOptions {
 /// Contact named in the User-Agent when none is configured.
 pub const DEFAULT_CONTACT: &str = "https://github.com/dcinv/dcinv";
 
-/// One file of one source, as fetched and parsed.
-#[derive(Debug, Clone)]
-pub struct FileRun {
-    pub file: String,
-    /// `mirror`, `downloaded`, `not_modified`, `offline_cache` or `last_good`.
-    pub outcome: &'static str,
-    pub sha256: Option<String>,
-    pub bytes: usize,
-    pub origin: Option<String>,
-    pub retrieved_at: Option<String>,
-    pub units_read: usize,
-    /// True when the adapter parsed the bytes in this build; false when its output came
-    /// from the parse cache (or the build found nothing changed and parsed nothing).
-    pub parsed: bool,
-}
-
-impl FileRun {
-    /// The run of `file` read from `snapshot`: `units_read` entries, `parsed` in this build.
-    pub fn of(file: &str, snapshot: &Snapshot, units_read: usize, parsed: bool) -> FileRun {
-        FileRun {
-            file: file.to_string(),
-            outcome: snapshot.outcome,
-            sha256: Some(snapshot.sha256.clone()),
-            bytes: snapshot.bytes.len(),
-            origin: Some(snapshot.origin.clone()),
-            retrieved_at: Some(snapshot.retrieved_at.clone()),
-            units_read,
-            parsed,
-        }
-    }
-}
-
-/// What happened to one source.
-#[derive(Debug, Clone)]
-pub struct SourceRun {
-    pub source_id: String,
-    /// None when the source built; the message naming the file otherwise.
-    pub error: Option<String>,
-    /// Why a file of the source came from its last good snapshot (empty when fresh).
-    pub stale: Vec<String>,
-    pub files: Vec<FileRun>,
-    pub units_read: usize,
-    /// Records stored in `source_records`.
-    pub records_kept: usize,
-    pub records_dropped: usize,
-    pub published_counts: usize,
-}
-
-impl SourceRun {
-    /// A source with nothing read yet.
-    pub fn new(source_id: &str) -> SourceRun {
-        SourceRun {
-            source_id: source_id.to_string(),
-            error: None,
-            stale: Vec::new(),
-            files: Vec::new(),
-            units_read: 0,
-            records_kept: 0,
-            records_dropped: 0,
-            published_counts: 0,
-        }
-    }
-}
-
-/// Everything the store and export stages write.
-#[derive(Default)]
-pub struct Inventory {
-    pub run_id: String,
-    pub started_at: String,
-    pub finished_at: String,
-    pub fetch_mode: String,
-    pub specs: Vec<SourceSpec>,
-    pub source_runs: Vec<SourceRun>,
-    pub records: Vec<LocatedRecord>,
-    /// Facilities, links, pair scores and override reports.
-    pub recon: Reconciliation,
-    /// Typology, IT power, energy, carbon and water of each facility (same order).
-    pub estimates: crate::estimate::Estimates,
-    /// Footprints and parcels of each facility (same order), their polygons, the parcel runs.
-    pub surfaces: crate::cadastre::stage::Surfaces,
-    pub issues: Vec<DataIssue>,
-    pub published_counts: Vec<PublishedCount>,
-}
-
-impl Inventory {
-    /// The report of a build that found nothing changed: only the fetched snapshots.
-    fn unchanged(
-        started_at: String,
-        fetch_mode: String,
-        specs: Vec<SourceSpec>,
-        fetched: &[Vec<Result<Snapshot, String>>],
-    ) -> Inventory {
-        let source_runs = specs
-            .iter()
-            .zip(fetched)
-            .map(|(spec, files)| SourceRun {
-                files: spec
-                    .files
-                    .iter()
-                    .zip(files)
-                    .filter_map(|(f, s)| s.as_ref().ok().map(|s| FileRun::of(&f.name, s, 0, false)))
-                    .collect(),
-                ..SourceRun::new(&spec.id)
-            })
-            .collect();
-        Inventory {
-            started_at,
-            fetch_mode,
-            specs,
-            source_runs,
-            ..Inventory::default()
-        }
-    }
-}
-
-/// The outcome of a build, for the summary and the exit code.
-pub struct BuildReport {
-    pub inventory: Inventory,
-    pub outputs: Vec<PathBuf>,
-    /// Nothing changed since the last build of the output folder: outputs were kept.
-    pub unchanged: bool,
-}
-
-impl BuildReport {
-    /// Sources built from a last good snapshot, with why.
-    pub fn stale_sources(&self) -> Vec<(&str, String)> {
-        self.inventory
-            .source_runs
-            .iter()
-            .filter(|s| !s.stale.is_empty())
-            .map(|s| (s.source_id.as_str(), s.stale.join("; ")))
-            .collect()
-    }
-
-    /// Sources that failed, with their message.
-    pub fn failed_sources(&self) -> Vec<(&str, &str)> {
-        self.inventory
-            .source_runs
-            .iter()
-            .filter_map(|s| s.error.as_deref().map(|e| (s.source_id.as_str(), e)))
-            .collect()
+/// The report of a build that found nothing changed: only the fetched snapshots.
+fn unchanged_inventory(
+    started_at: String,
+    fetch_mode: String,
+    specs: Vec<SourceSpec>,
+    fetched: &[Vec<Result<Snapshot, String>>],
+) -> Inventory {
+    let source_runs = specs
+        .iter()
+        .zip(fetched)
+        .map(|(spec, files)| SourceRun {
+            files: spec
+                .files
+                .iter()
+                .zip(files)
+                .filter_map(|(f, s)| s.as_ref().ok().map(|s| s.file_run(&f.name, 0, false)))
+                .collect(),
+            ..SourceRun::new(&spec.id)
+        })
+        .collect();
+    Inventory {
+        started_at,
+        fetch_mode,
+        specs,
+        source_runs,
+        ..Inventory::default()
     }
 }
 
 pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started_at = crate::fetch::now_rfc3339();
     let _lock = lock_output(&opts.out_dir)?;
-    let specs = catalog::load_dir(&opts.catalog_dir)?;
+    let specs = adapters::load_catalog(&opts.catalog_dir)?;
     let registry = OperatorRegistry::load(&opts.catalog_dir.join("operators.toml"))?;
     let overrides = Overrides::load(&opts.catalog_dir.join("overrides.toml"))?;
     let parameters =
@@ -293,7 +179,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         && opts.out_dir.join(store::GPKG_NAME).is_file()
     {
         return Ok(BuildReport {
-            inventory: Inventory::unchanged(started_at, fetcher.describe(), specs, &fetched),
+            inventory: unchanged_inventory(started_at, fetcher.describe(), specs, &fetched),
             outputs: Vec::new(),
             unchanged: true,
         });
@@ -398,7 +284,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             match used {
                 Ok((snapshot, out, parsed)) => {
                     run.files
-                        .push(FileRun::of(&file.name, &snapshot, out.units_read, parsed));
+                        .push(snapshot.file_run(&file.name, out.units_read, parsed));
                     source_records.extend(out.records);
                     source_issues.extend(out.issues);
                     source_counts.extend(out.published_counts);
@@ -570,7 +456,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
         Some(fp) if all_fresh => {
             let text = format!("{fp}{}", parcel_lines(&commune_specs, &inventory.surfaces));
             let _ =
-                crate::fetch::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), text.as_bytes());
+                crate::common::write_atomic(&opts.out_dir.join(FINGERPRINT_NAME), text.as_bytes());
         }
         _ => {
             let _ = std::fs::remove_file(opts.out_dir.join(FINGERPRINT_NAME));
@@ -722,7 +608,7 @@ fn fingerprint(
         text.push_str(&format!(
             "{} {}\n",
             p.display(),
-            crate::fetch::sha256_hex(&bytes)
+            crate::common::sha256_hex(&bytes)
         ));
     }
     for (spec, files) in specs.iter().zip(fetched) {
@@ -731,7 +617,7 @@ fn fingerprint(
             text.push_str(&format!("{}/{} {}\n", spec.id, file.name, snapshot.sha256));
         }
     }
-    Some(crate::fetch::sha256_hex(text.as_bytes()))
+    Some(crate::common::sha256_hex(text.as_bytes()))
 }
 
 /// Staging folder inside the output folder (same file system, so renames are atomic).
@@ -817,7 +703,7 @@ fn write_changes(out: &std::path::Path) -> Result<PathBuf, BuildError> {
             what: CHANGES_NAME.into(),
             message: e.to_string(),
         })?;
-    crate::fetch::write_atomic(&path, &bytes).map_err(|e| BuildError::Output {
+    crate::common::write_atomic(&path, &bytes).map_err(|e| BuildError::Output {
         path: path.clone(),
         message: e.to_string(),
     })?;
@@ -905,7 +791,7 @@ fn run_id(inv: &Inventory) -> String {
     format!(
         "{}-{}",
         stamp,
-        &crate::fetch::sha256_hex(text.as_bytes())[..8]
+        &crate::common::sha256_hex(text.as_bytes())[..8]
     )
 }
 

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::pipeline::BuildReport;
+use crate::inventory::BuildReport;
 
 pub fn render(report: &BuildReport) -> String {
     let inv = &report.inventory;
@@ -51,7 +51,7 @@ pub fn render(report: &BuildReport) -> String {
             status
         );
     }
-    let files: Vec<&crate::pipeline::FileRun> =
+    let files: Vec<&crate::inventory::FileRun> =
         inv.source_runs.iter().flat_map(|s| &s.files).collect();
     let parsed = files.iter().filter(|f| f.parsed).count();
     let _ = writeln!(

@@ -53,7 +53,7 @@ fn serve(root: PathBuf) -> (String, Log, Arc<AtomicUsize>) {
                     Ok(mut f) => {
                         let mut body = Vec::new();
                         f.read_to_end(&mut body).unwrap();
-                        let etag = format!("\"{}\"", dcinv::fetch::sha256_hex(&body));
+                        let etag = format!("\"{}\"", dcinv::common::sha256_hex(&body));
                         if if_none_match.as_deref() == Some(etag.as_str()) {
                             (304, format!("ETag: {etag}\r\n"), Vec::new())
                         } else {

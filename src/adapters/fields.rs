@@ -206,46 +206,8 @@ pub fn osm_path(text: &str) -> Option<String> {
     (n > 0).then(|| format!("{kind}/{n}"))
 }
 
-/// Lowercase ASCII slug for stable ids: accents folded, other characters to `-`.
-pub fn slug(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut dash = false;
-    for c in text.chars().flat_map(fold_accent) {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-            dash = false;
-        } else if !dash && !out.is_empty() {
-            out.push('-');
-            dash = true;
-        }
-    }
-    while out.ends_with('-') {
-        out.pop();
-    }
-    out
-}
-
-fn fold_accent(c: char) -> Vec<char> {
-    let folded = match c {
-        'à' | 'â' | 'ä' | 'á' => 'a',
-        'À' | 'Â' | 'Ä' | 'Á' => 'A',
-        'é' | 'è' | 'ê' | 'ë' => 'e',
-        'É' | 'È' | 'Ê' | 'Ë' => 'E',
-        'î' | 'ï' | 'í' => 'i',
-        'Î' | 'Ï' => 'I',
-        'ô' | 'ö' | 'ó' => 'o',
-        'Ô' | 'Ö' => 'O',
-        'ù' | 'û' | 'ü' | 'ú' => 'u',
-        'Ù' | 'Û' | 'Ü' => 'U',
-        'ç' => 'c',
-        'Ç' => 'C',
-        'œ' => return vec!['o', 'e'],
-        'Œ' => return vec!['O', 'E'],
-        '²' => '2',
-        other => other,
-    };
-    vec![folded]
-}
+/// The slug of stable ids lives with the other low-level helpers.
+pub use crate::common::slug;
 
 #[cfg(test)]
 mod tests {
@@ -306,14 +268,5 @@ mod tests {
         assert_eq!(osm_path("node/123"), Some("node/123".into()));
         assert_eq!(osm_path("MRS1 "), None);
         assert_eq!(osm_path("way/abc"), None);
-    }
-
-    #[test]
-    fn slugs_are_ascii() {
-        assert_eq!(
-            slug("35 RUE DE LA MOTTE, 93000 Aubervilliers"),
-            "35-rue-de-la-motte-93000-aubervilliers"
-        );
-        assert_eq!(slug("Île-de-France ²"), "ile-de-france-2");
     }
 }

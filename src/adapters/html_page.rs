@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::fields::{self, Quantity, QuantityUnit};
 use super::mapped::issue;
 use super::{Adapter, FileInput};
+use crate::catalog::{FileSpec, SourceSpec};
 use crate::error::ParseError;
 use crate::model::{
     DataIssue, IssueAction, ParseOutput, PointPrecision, PowerFact, PowerKind, Record, Status,
@@ -51,6 +52,21 @@ fn default_required() -> Vec<String> {
 const FIELDS: &[&str] = &["name", "code", "address", "figures"];
 
 impl HtmlMapping {
+    /// The `[mapping.html]` of `file` (kept opaque by the catalog), read; the error is
+    /// (key, message).
+    pub fn of(spec: &SourceSpec, file: &FileSpec) -> Result<HtmlMapping, (String, String)> {
+        let key = || "mapping.html".to_string();
+        let value = spec.mapping_for(file).html.clone().ok_or_else(|| {
+            (
+                key(),
+                "the html-page adapter needs [mapping.html] (block, name, ...)".into(),
+            )
+        })?;
+        value
+            .try_into()
+            .map_err(|e: toml::de::Error| (key(), e.message().to_string()))
+    }
+
     /// Checks every selector and required field; the error names the key.
     pub fn check(&self) -> Result<(), (String, String)> {
         let mut selectors = vec![("block", &self.block), ("name", &self.name)];
@@ -91,17 +107,18 @@ impl Adapter for HtmlPage {
         "operator web pages; CSS selectors in the catalog ([mapping.html]); figures with their kind"
     }
 
+    fn check(&self, spec: &SourceSpec, file: &FileSpec) -> Result<(), (String, String)> {
+        HtmlMapping::of(spec, file)?.check()
+    }
+
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let file = &input.file.name;
         let structure = |message: String| ParseError::Structure {
             file: file.clone(),
             message,
         };
-        let m = input
-            .mapping()
-            .html
-            .as_ref()
-            .ok_or_else(|| structure("the html-page adapter needs [mapping.html]".into()))?;
+        let m = &HtmlMapping::of(input.spec, input.file)
+            .map_err(|(key, message)| structure(format!("{key}: {message}")))?;
         let sel = |css: &String| selector(css).map_err(&structure);
         let block_sel = sel(&m.block)?;
         let name_sel = sel(&m.name)?;
@@ -181,7 +198,9 @@ impl Adapter for HtmlPage {
             }
             if let Some(a) = address {
                 let (postcode, city) = postcode_and_city(&a);
-                record.departement_hint = postcode.as_deref().map(departement_of);
+                record.departement_hint = postcode
+                    .as_deref()
+                    .and_then(crate::common::departement_of_postcode);
                 record.address.postcode = postcode;
                 record.address.city = city.clone();
                 record.commune_name = city;
@@ -235,16 +254,6 @@ fn postcode_and_city(address: &str) -> (Option<String>, Option<String>) {
         }
     }
     (None, None)
-}
-
-/// `93200` → `93`, `97411` → `974`, `20000` → `2A` (Corsica below 20200), `20200` → `2B`.
-fn departement_of(postcode: &str) -> String {
-    match &postcode[..2] {
-        "97" => postcode[..3].to_string(),
-        "20" if postcode < "20200" => "2A".into(),
-        "20" => "2B".into(),
-        d => d.to_string(),
-    }
 }
 
 /// Reads one figure (`IT load 1.5 MW`, `Surface totale : 12 000 m²`) into the record; a
@@ -633,7 +642,7 @@ name = "datafrance-sites.html"
     fn the_example_catalog_entries_load_and_read_their_pages() {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/operator-pages");
-        let specs = crate::catalog::load_dir(&dir.join("catalog")).unwrap();
+        let specs = super::super::load_catalog(&dir.join("catalog")).unwrap();
         assert_eq!(specs.len(), 2);
         for spec in &specs {
             let bytes = std::fs::read(dir.join(&spec.files[0].name)).unwrap();
@@ -655,7 +664,7 @@ name = "datafrance-sites.html"
             out.issues
         );
         let spec = test_support::spec(NORTHCOLO);
-        let mut m = spec.mapping.html.clone().unwrap();
+        let mut m = HtmlMapping::of(&spec, &spec.files[0]).unwrap();
         m.block = "div[".into();
         assert_eq!(m.check().unwrap_err().0, "mapping.html.block");
         m.block = "div".into();

@@ -2,10 +2,11 @@
 //! (handed over by the framework, never read by the adapter) into records, data issues and
 //! published counts. Generic adapters (`csv`, `geojson`, `json`) are driven by the field
 //! mapping in `sources/<id>.toml`; dedicated ones exist where the format needs them
-//! (`html-page` reads operator web pages through CSS selectors in the catalog).
+//! (`html-page` reads operator web pages through CSS selectors in the catalog). The registry
+//! also checks the catalog against the adapters ([`load_catalog`]): every adapter a records
+//! source names exists and accepts its options ([`Adapter::check`]).
 
 pub mod admin;
-pub mod cadastre;
 pub mod csv_table;
 pub mod disclosures;
 pub mod enedis;
@@ -17,8 +18,10 @@ pub mod mapped;
 pub mod overpass;
 pub mod peeringdb;
 
-use crate::catalog::{FileSpec, Mapping, SourceSpec};
-use crate::error::ParseError;
+use std::path::Path;
+
+use crate::catalog::{self, FileSpec, Mapping, SourceKind, SourceSpec};
+use crate::error::{CatalogError, ParseError};
 use crate::model::{ParseOutput, Provenance};
 
 /// Everything an adapter may look at: the catalog entry and the bytes of one file.
@@ -74,6 +77,11 @@ pub trait Adapter: Sync {
     fn version(&self) -> u32;
     /// One line for `dcinv sources`.
     fn summary(&self) -> &'static str;
+    /// Checks the catalog options this adapter reads for `file` (they are opaque to the
+    /// catalog, e.g. `[mapping.html]`); the error is (key, message).
+    fn check(&self, _spec: &SourceSpec, _file: &FileSpec) -> Result<(), (String, String)> {
+        Ok(())
+    }
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError>;
 }
 
@@ -86,7 +94,6 @@ static REGISTRY: &[&dyn Adapter] = &[
     &disclosures::DisclosureFacts,
     &admin::AdminBoundaries,
     &overpass::Overpass,
-    &cadastre::CadastreParcels,
     &peeringdb::PeeringDbFacilities,
     &html_page::HtmlPage,
 ];
@@ -99,17 +106,59 @@ pub fn names() -> Vec<&'static str> {
     REGISTRY.iter().map(|a| a.name()).collect()
 }
 
+/// Loads the catalog in `dir` ([`catalog::load_dir`]) and checks every source against the
+/// registry ([`check_spec`]).
+pub fn load_catalog(dir: &Path) -> Result<Vec<SourceSpec>, CatalogError> {
+    let specs = catalog::load_dir(dir)?;
+    specs.iter().try_for_each(check_spec)?;
+    Ok(specs)
+}
+
+/// A records source names known adapters (for the source and each file) and each accepts
+/// its options; the error names the catalog file and the key. Other kinds have no adapter.
+pub fn check_spec(spec: &SourceSpec) -> Result<(), CatalogError> {
+    if spec.kind != SourceKind::Records {
+        return Ok(());
+    }
+    let invalid = |key: String, message: String| CatalogError::Invalid {
+        path: spec.catalog_file.clone(),
+        key,
+        message,
+    };
+    let known = |key: String, name: &str| {
+        find(name).ok_or_else(|| {
+            invalid(
+                key,
+                format!("unknown adapter `{name}` (known: {})", names().join(", ")),
+            )
+        })
+    };
+    known("adapter".into(), &spec.adapter)?;
+    for (i, file) in spec.files.iter().enumerate() {
+        let key = match file.adapter {
+            Some(_) => format!("files[{i}].adapter"),
+            None => "adapter".into(),
+        };
+        let adapter = known(key, spec.adapter_for(file))?;
+        adapter
+            .check(spec, file)
+            .map_err(|(key, message)| invalid(key, message))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 pub(crate) mod test_support {
     //! Builds a `FileInput` over inline bytes for adapter unit tests.
     use super::*;
     use crate::catalog::parse_spec;
-    use std::path::Path;
 
     pub fn spec(toml_text: &str) -> SourceSpec {
         let value: toml::Value = toml::from_str(toml_text).unwrap();
         let id = value["id"].as_str().unwrap();
-        parse_spec(Path::new(&format!("sources/{id}.toml")), toml_text).unwrap()
+        let spec = parse_spec(Path::new(&format!("sources/{id}.toml")), toml_text).unwrap();
+        check_spec(&spec).unwrap();
+        spec
     }
 
     pub fn input<'a>(spec: &'a SourceSpec, bytes: &'a [u8]) -> FileInput<'a> {
@@ -127,5 +176,62 @@ pub(crate) mod test_support {
                 locator: String::new(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::parse_spec;
+
+    const MINIMAL: &str = r#"
+id = "demo"
+title = "Demo"
+publisher = "Someone"
+licence = "ODbL-1.0"
+attribution = "© OpenStreetMap contributors"
+trust_tier = 3
+adapter = "geojson"
+[[files]]
+name = "a.geojson"
+"#;
+
+    fn check(text: &str) -> Result<(), String> {
+        let spec = parse_spec(Path::new("sources/demo.toml"), text).map_err(|e| e.to_string())?;
+        check_spec(&spec).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn unknown_adapter_is_rejected() {
+        assert_eq!(check(MINIMAL), Ok(()));
+        let err =
+            check(&MINIMAL.replace("adapter = \"geojson\"", "adapter = \"nope\"")).unwrap_err();
+        assert!(err.contains("unknown adapter `nope`"), "{err}");
+        assert!(err.contains("key `adapter`"), "{err}");
+        let err = check(&format!("{MINIMAL}adapter = \"nope\"\n")).unwrap_err();
+        assert!(err.contains("key `files[0].adapter`"), "{err}");
+    }
+
+    #[test]
+    fn adapter_options_are_checked_by_the_adapter() {
+        let html = MINIMAL.replace("adapter = \"geojson\"", "adapter = \"html-page\"");
+        let err = check(&html).unwrap_err();
+        assert!(err.contains("key `mapping.html`"), "{err}");
+        let bad = format!("{html}[mapping.html]\nblock = \"div[\"\nname = \"h1\"\n");
+        let err = check(&bad).unwrap_err();
+        assert!(err.contains("key `mapping.html.block`"), "{err}");
+        let unknown = format!("{html}[mapping.html]\nblock = \"div\"\nname = \"h1\"\nbogus = 1\n");
+        let err = check(&unknown).unwrap_err();
+        assert!(err.contains("bogus"), "{err}");
+        let good = format!("{html}[mapping.html]\nblock = \"div\"\nname = \"h1\"\n");
+        assert_eq!(check(&good), Ok(()));
+    }
+
+    #[test]
+    fn the_repository_catalog_passes_the_registry() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("sources");
+        let specs = load_catalog(&dir).unwrap();
+        let cadastre = specs.iter().find(|s| s.id == "cadastre-etalab").unwrap();
+        assert_eq!(cadastre.kind, SourceKind::CommuneParcels);
     }
 }

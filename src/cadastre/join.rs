@@ -15,10 +15,10 @@
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use geo::coordinate_position::{CoordPos, CoordinatePosition};
-use geo::{BooleanOps, BoundingRect, Coord, GeodesicArea, MultiPolygon, Polygon, Rect};
+use geo::{BooleanOps, BoundingRect, Coord, MultiPolygon, Polygon, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 use serde::Deserialize;
@@ -28,6 +28,7 @@ use serde_json::Value;
 use super::error::CadastreError;
 use super::issues::IssueCounts;
 use super::read::{Parcel, ReadOptions, scan_parcels};
+use crate::common::area_m2;
 
 /// Default share of a footprint's area a parcel must exceed to count as overlapped: 5 %.
 pub const DEFAULT_MIN_OVERLAP_SHARE: f64 = 0.05;
@@ -44,13 +45,6 @@ pub const JOIN_CSV_HEADER: [&str; 5] = [
 /// True when `c` is inside `geom` or on its boundary (holes excluded, their edges included).
 pub fn contains_inclusive(geom: &MultiPolygon<f64>, c: Coord<f64>) -> bool {
     geom.coordinate_position(&c) != CoordPos::Outside
-}
-
-/// Area of a polygon set in m² on the WGS 84 ellipsoid, whatever the winding of its rings.
-pub fn geodesic_area_m2(geom: &MultiPolygon<f64>) -> f64 {
-    // For a polygon smaller than half the Earth, |signed area| is |exterior| − Σ|holes| for
-    // either winding (see geo's geodesic_area).
-    geom.iter().map(|p| p.geodesic_area_signed().abs()).sum()
 }
 
 fn aabb(r: &Rect<f64>) -> AABB<[f64; 2]> {
@@ -77,10 +71,7 @@ pub struct ParcelIndex {
 
 impl ParcelIndex {
     pub fn new(parcels: Vec<Parcel>) -> Self {
-        let areas_m2 = parcels
-            .iter()
-            .map(|p| geodesic_area_m2(&p.geometry))
-            .collect();
+        let areas_m2 = parcels.iter().map(|p| area_m2(&p.geometry)).collect();
         let entries = parcels
             .iter()
             .enumerate()
@@ -148,7 +139,7 @@ impl ParcelIndex {
         footprint: &MultiPolygon<f64>,
         min_share: f64,
     ) -> Vec<ParcelOverlap> {
-        let fp_area = geodesic_area_m2(footprint);
+        let fp_area = area_m2(footprint);
         let Some(r) = footprint.bounding_rect() else {
             return Vec::new();
         };
@@ -161,7 +152,7 @@ impl ParcelIndex {
             .filter_map(|e| {
                 let i = e.data;
                 let inter = footprint.intersection(&self.parcels[i].geometry);
-                let overlap_m2 = geodesic_area_m2(&inter);
+                let overlap_m2 = area_m2(&inter);
                 let share = overlap_m2 / fp_area;
                 (share > min_share).then_some(ParcelOverlap {
                     parcel: i,
@@ -443,7 +434,7 @@ pub fn match_points(
             return None;
         }
         Some(Hits {
-            area_m2: geodesic_area_m2(&p.geometry),
+            area_m2: area_m2(&p.geometry),
             parcel_id: p.id,
             contenance_m2: p.contenance_m2,
             points: inside,
@@ -500,7 +491,6 @@ pub fn join_parcels(
 ) -> Result<JoinStats, CadastreError> {
     let points = read_points(points_geojson)?;
     let (best, stats) = match_points(parcels, &points, &opts.read)?;
-    let tmp = tmp_path(out_csv);
     let werr = |source| CadastreError::Write {
         path: out_csv.to_path_buf(),
         source,
@@ -509,8 +499,8 @@ pub fn join_parcels(
         path: out_csv.to_path_buf(),
         source,
     };
-    let write = || -> Result<(), CadastreError> {
-        let file = File::create(&tmp).map_err(werr)?;
+    let write = |tmp: &Path| -> Result<(), CadastreError> {
+        let file = File::create(tmp).map_err(werr)?;
         let mut w = csv::Writer::from_writer(BufWriter::new(file));
         w.write_record(JOIN_CSV_HEADER).map_err(cerr)?;
         for (i, (p, m)) in points.iter().zip(&best).enumerate() {
@@ -526,30 +516,13 @@ pub fn join_parcels(
             ])
             .map_err(cerr)?;
         }
-        let buf = w
-            .into_inner()
-            .map_err(|e| werr(std::io::Error::other(e.to_string())))?;
-        let file = buf
-            .into_inner()
-            .map_err(|e| werr(std::io::Error::other(e.to_string())))?;
-        file.sync_all().map_err(werr)?;
-        drop(file);
-        std::fs::rename(&tmp, out_csv).map_err(werr)
+        w.flush().map_err(werr)
     };
-    let r = write();
-    if r.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    r.map(|()| stats)
-}
-
-fn tmp_path(out: &Path) -> PathBuf {
-    let mut name = out
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(format!(".tmp{}", std::process::id()));
-    out.with_file_name(name)
+    crate::common::replace_file(out_csv, write).map_err(|e| match e {
+        crate::common::ReplaceError::Io(e) => werr(e),
+        crate::common::ReplaceError::Build(e) => e,
+    })?;
+    Ok(stats)
 }
 
 /// Writes a one-line summary of a join to `w` (used by the command line).

@@ -31,7 +31,7 @@ pub use error::CadastreError;
 pub use issues::{IssueCode, IssueCounts, ParcelIssue};
 pub use join::{
     DEFAULT_MIN_OVERLAP_SHARE, InputPoint, JoinOptions, JoinStats, ParcelIndex, ParcelOverlap,
-    PointMatch, contains_inclusive, geodesic_area_m2, join_parcels, match_points, read_points,
+    PointMatch, contains_inclusive, join_parcels, match_points, read_points,
 };
 pub use read::{
     DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_FEATURE_BYTES, Parcel, ParcelInput, ParcelReader,

@@ -19,22 +19,25 @@ use std::sync::Arc;
 use geo::{BooleanOps, BoundingRect, Coord, Intersects, MultiPolygon, Rect};
 
 use super::issues::IssueCode;
-use super::join::{DEFAULT_MIN_OVERLAP_SHARE, ParcelIndex, geodesic_area_m2};
+use super::join::{DEFAULT_MIN_OVERLAP_SHARE, ParcelIndex};
 use super::read::{Parcel, ParcelInput, ReadOptions, scan_parcel_input};
-use crate::catalog::{FileSpec, SourceSpec};
+use crate::catalog::{FileSpec, SourceKind, SourceSpec};
+use crate::common::area_m2;
 use crate::fetch::{Fetcher, Snapshot};
 use crate::geo::stage::LocatedRecord;
-use crate::model::{DataIssue, IssueAction, PointPrecision, issue_codes};
-use crate::pipeline::{FileRun, SourceRun};
+use crate::model::{DataIssue, IssueAction, PointPrecision, SourceRun, issue_codes};
 use crate::reconcile::Facility;
 
-/// The adapter name that marks a per-commune parcel source in the catalog.
-pub const ADAPTER: &str = "cadastre-etalab";
+/// The source named by the data issues of a catalog without a commune-parcels source.
+const NO_SOURCE_ID: &str = "cadastre-etalab";
 
-/// Splits the per-commune parcel sources (adapter [`ADAPTER`]) off the record sources: they
-/// are fetched by this stage, for the communes that hold a facility, not with the others.
+/// Splits the per-commune parcel sources (`kind = "commune-parcels"`) off the record
+/// sources: they are fetched by this stage, for the communes that hold a facility, not with
+/// the others.
 pub fn split_catalog(specs: Vec<SourceSpec>) -> (Vec<SourceSpec>, Vec<SourceSpec>) {
-    specs.into_iter().partition(|s| s.adapter != ADAPTER)
+    specs
+        .into_iter()
+        .partition(|s| s.kind != SourceKind::CommuneParcels)
 }
 
 /// A catalog file template with `{insee}` and `{dep}` filled in (name and URL).
@@ -224,7 +227,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
         let outline = union(&rows);
         let s = &mut out.facilities[fi];
         if let Some(u) = &outline {
-            s.footprint_m2 = Some(round1(geodesic_area_m2(u)));
+            s.footprint_m2 = Some(round1(area_m2(u)));
             let keys: Vec<&str> = rows.iter().map(|r| r.record_key.as_str()).collect();
             s.footprint_source = Some(keys.join(";"));
             let levels: Option<Vec<f64>> = rows.iter().map(|r| r.levels).collect();
@@ -336,7 +339,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
                 let units_read = usize::try_from(features).unwrap_or(usize::MAX);
                 runs[si]
                     .files
-                    .push(FileRun::of(&file.name, &snapshot, units_read, true));
+                    .push(snapshot.file_run(&file.name, units_read, true));
                 join(
                     &mut out,
                     input,
@@ -357,7 +360,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
                 .collect();
             let spec = input.specs.first();
             out.issues.push(DataIssue {
-                source_id: spec.map_or_else(|| ADAPTER.to_string(), |s| s.id.clone()),
+                source_id: spec.map_or_else(|| NO_SOURCE_ID.to_string(), |s| s.id.clone()),
                 code: issue_codes::CADASTRE_COMMUNE_MISSING,
                 action: IssueAction::Kept,
                 file: spec

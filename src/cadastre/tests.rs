@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use geo::{Coord, InteriorPoint, Polygon, Rect};
 
 use super::*;
+use crate::common::area_m2;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -97,7 +98,7 @@ fn fixture_plain_and_gzip_read_the_same() {
     // Geodesic areas match the legal areas within 1 % (the fixture is in metres).
     for parcel in p {
         if let Some(c) = parcel.contenance_m2 {
-            let a = geodesic_area_m2(&parcel.geometry);
+            let a = area_m2(&parcel.geometry);
             assert!((a - c).abs() / c < 0.01, "{}: {a} vs {c}", parcel.id);
         }
     }
@@ -346,7 +347,7 @@ fn real_sample_every_parcel_read() {
         .iter()
         .filter_map(|p| {
             let c = p.contenance_m2?;
-            (c > 0.0).then(|| (geodesic_area_m2(&p.geometry) - c).abs() / c)
+            (c > 0.0).then(|| (area_m2(&p.geometry) - c).abs() / c)
         })
         .collect();
     gaps.sort_by(f64::total_cmp);
@@ -411,8 +412,8 @@ fn real_sample_points_join_to_their_parcels() {
             .iter()
             .filter(|p| contains_inclusive(&p.geometry, *c))
             .min_by(|a, b| {
-                geodesic_area_m2(&a.geometry)
-                    .total_cmp(&geodesic_area_m2(&b.geometry))
+                area_m2(&a.geometry)
+                    .total_cmp(&area_m2(&b.geometry))
                     .then_with(|| a.id.cmp(&b.id))
             })
             .map(|p| p.id.as_str())

@@ -3,7 +3,7 @@
 //! `unknown`, with the rule that fired, a confidence, and an `ai_hpc` flag. Telephone
 //! exchanges are not data centres: they are flagged `excluded`.
 
-use crate::adapters::fields::slug;
+use crate::common::slug;
 
 /// The classification of one facility.
 #[derive(Debug, Clone, PartialEq)]

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::error::StoreError;
-use crate::pipeline::Inventory;
+use crate::inventory::Inventory;
 
 pub const FILE_NAME: &str = "facilities.geojson";
 

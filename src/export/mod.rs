@@ -8,9 +8,9 @@ pub mod stats;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::common::write_atomic;
 use crate::error::StoreError;
-use crate::fetch::write_atomic;
-use crate::pipeline::Inventory;
+use crate::inventory::Inventory;
 
 pub const ATTRIBUTION_NAME: &str = "ATTRIBUTION.md";
 

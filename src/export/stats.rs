@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::error::StoreError;
 use crate::estimate::aggregate::{Metrics, group_by, sum};
-use crate::pipeline::Inventory;
+use crate::inventory::Inventory;
 
 pub const CSV_NAME: &str = "stats.csv";
 pub const DEPARTEMENTS_CSV_NAME: &str = "stats_departements.csv";

@@ -17,12 +17,13 @@ mod tests;
 #[cfg(test)]
 mod testserver;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use sha2::{Digest, Sha256};
+use crate::common::sha256_hex;
 
 use crate::catalog::{FileSpec, SourceSpec};
 use crate::error::FetchError;
+use crate::model::FileRun;
 
 /// The raw bytes of one source file and their identity.
 #[derive(Debug, Clone)]
@@ -53,6 +54,21 @@ impl Snapshot {
 }
 
 impl Snapshot {
+    /// The run of `file` read from this snapshot: `units_read` entries, `parsed` in this
+    /// build (false: the output came from the parse cache).
+    pub fn file_run(&self, file: &str, units_read: usize, parsed: bool) -> FileRun {
+        FileRun {
+            file: file.to_string(),
+            outcome: self.outcome,
+            sha256: Some(self.sha256.clone()),
+            bytes: self.bytes.len(),
+            origin: Some(self.origin.clone()),
+            retrieved_at: Some(self.retrieved_at.clone()),
+            units_read,
+            parsed,
+        }
+    }
+
     pub fn new(bytes: Vec<u8>, origin: String) -> Snapshot {
         Snapshot {
             sha256: sha256_hex(&bytes),
@@ -132,23 +148,6 @@ impl Fetcher for MirrorFetcher {
     }
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// reader never sees a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

@@ -7,9 +7,8 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -426,7 +425,7 @@ impl SnapshotStore {
 }
 
 /// Lower-case hex sha256 of `bytes`.
-pub use super::sha256_hex;
+pub use crate::common::sha256_hex;
 
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -517,25 +516,7 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), StoreError> {
     write_atomic(path, &json)
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes through `.<name>.<pid>.<n>.tmp` in the same folder, synced, then renamed over `path`.
+/// [`crate::common::write_atomic`] (temporary file, fsync, rename) with the error naming `path`.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-    let written = fs::File::create(&tmp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    let renamed = written.and_then(|()| fs::rename(&tmp, path));
-    renamed.map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        io_err(path, e)
-    })
+    crate::common::write_atomic(path, bytes).map_err(|e| io_err(path, e))
 }

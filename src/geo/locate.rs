@@ -37,13 +37,8 @@ pub enum LocateError {
     },
 }
 
-/// One administrative unit: INSEE code, name and WGS84 lon/lat geometry.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct AdminPolygon {
-    pub code: String,
-    pub name: String,
-    pub geometry: MultiPolygon<f64>,
-}
+/// The administrative types live in the data model; this module reads and searches them.
+pub use crate::model::{AdminPolygon, CogDepartement, CogRegion};
 
 #[derive(Deserialize)]
 struct RawCollection {
@@ -147,21 +142,6 @@ fn to_ring(v: &Value) -> Result<LineString<f64>, String> {
         return Err(format!("ring has {} positions, 4 needed", coords.len()));
     }
     Ok(LineString::new(coords))
-}
-
-/// A row of the INSEE COG département table (`dep,reg,...,libelle`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct CogDepartement {
-    pub code: String,
-    pub region_code: String,
-    pub name: String,
-}
-
-/// A row of the INSEE COG région table (`reg,...,libelle`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct CogRegion {
-    pub code: String,
-    pub name: String,
 }
 
 #[derive(Deserialize)]
@@ -483,22 +463,12 @@ impl AdminIndex {
         })
     }
 
-    /// Fallback when a record has no point: French postcode (spaces ignored) → département (first
-    /// two digits; 97x → 971..976; Corsica 20xxx → 2A if < 20200 else 2B; 98xxx, 00xxx and
-    /// invalid → None), région via COG. Method Postcode, commune None.
+    /// Fallback when a record has no point: French postcode → département
+    /// ([`crate::common::departement_of_postcode`]), région via COG. Method Postcode, commune
+    /// None.
     pub fn locate_postcode(&self, postcode: &str) -> Option<Location> {
-        let digits: String = postcode.chars().filter(|c| !c.is_whitespace()).collect();
-        if digits.len() != 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let dep = match &digits[..2] {
-            "97" if ("971".."977").contains(&&digits[..3]) => &digits[..3],
-            "97" | "98" | "00" => return None,
-            "20" if digits.as_str() < "20200" => "2A",
-            "20" => "2B",
-            two => two,
-        };
-        let location = self.location(dep, None)?;
+        let dep = crate::common::departement_of_postcode(postcode)?;
+        let location = self.location(&dep, None)?;
         Some(Location {
             method: LocateMethod::Postcode,
             ..location

@@ -3,32 +3,10 @@
 //! `GeodesicArea`), holes subtracted, the same whatever the orientation of the rings; and a
 //! point guaranteed inside it (geo's `InteriorPoint`).
 
-use geo::{GeodesicArea, InteriorPoint, LineString, MultiPolygon, Point, Polygon};
+use geo::{InteriorPoint, MultiPolygon, Point};
 
-/// Area in m² of a (multi)polygon: Σ over polygons of |outer| − Σ|holes|, each ring measured
-/// on its own so that neither ring orientation nor a polygon's holes' orientation matters.
-/// Rings must each cover less than half of the Earth (always true for buildings and sites).
-pub fn area_m2(shape: &MultiPolygon<f64>) -> f64 {
-    shape.0.iter().map(polygon_area_m2).sum()
-}
-
-/// Area in m² of one polygon (see `area_m2`).
-pub fn polygon_area_m2(polygon: &Polygon<f64>) -> f64 {
-    let holes: f64 = polygon.interiors().iter().map(ring_area_m2).sum();
-    ring_area_m2(polygon.exterior()) - holes
-}
-
-/// Area in m² enclosed by one ring, whichever way it turns.
-pub fn ring_area_m2(ring: &LineString<f64>) -> f64 {
-    if ring.0.len() < 4 {
-        return 0.0;
-    }
-    // The signed area is exact for both orientations (the unsigned one is not: a clockwise
-    // ring gives the Earth's area minus the ring's).
-    Polygon::new(ring.clone(), Vec::new())
-        .geodesic_area_signed()
-        .abs()
-}
+/// The crate's one geodesic area (holes subtracted, any ring orientation).
+pub use crate::common::geodesy::{area_m2, polygon_area_m2, ring_area_m2};
 
 /// A point inside the (multi)polygon (inside its largest part), or `None` when it is empty.
 pub fn representative_point(shape: &MultiPolygon<f64>) -> Option<Point<f64>> {
@@ -39,6 +17,7 @@ pub fn representative_point(shape: &MultiPolygon<f64>) -> Option<Point<f64>> {
 mod tests {
     use super::*;
     use geo::{Contains, Coord, Intersects};
+    use geo::{GeodesicArea, LineString, Polygon};
     use proptest::prelude::*;
 
     fn ring(pts: &[(f64, f64)]) -> LineString<f64> {

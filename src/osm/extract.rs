@@ -186,28 +186,15 @@ fn print_summary(
     )
 }
 
-/// Writes through a temporary file beside `path`, renamed over it once complete.
+/// Writes `path` atomically ([`crate::common::write_atomic_with`]), the error naming it.
 fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<(), OsmError> {
-    let err = |source| OsmError::Write {
+    crate::common::write_atomic_with(path, write).map_err(|source| OsmError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut w = BufWriter::new(File::create(&tmp)?);
-        write(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    })
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::adapters::fields::slug;
+use crate::common::slug;
 use crate::geo::stage::LocatedRecord;
 use crate::model::{PointPrecision, Status};
 

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rayon::prelude::*;
 
+use crate::common::distance_m;
 use crate::model::PointPrecision;
 
 /// What the matcher needs to know of a record. Strings are already normalised.
@@ -118,15 +119,6 @@ impl Default for LinkParams {
             attach_margin: 1.25,
         }
     }
-}
-
-/// Great-circle distance in metres (haversine, mean Earth radius).
-pub fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (lon1, lat1) = (a.0.to_radians(), a.1.to_radians());
-    let (lon2, lat2) = (b.0.to_radians(), b.1.to_radians());
-    let h = ((lat2 - lat1) / 2.0).sin().powi(2)
-        + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
-    2.0 * 6_371_008.8 * h.sqrt().asin()
 }
 
 /// How far apart two points of this precision may be and still be one site, metres.
@@ -269,7 +261,7 @@ pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)
                 if (q.1 - p.1).abs() * METRES_PER_DEGREE_LAT > radius {
                     continue;
                 }
-                if haversine_m(p, q) <= radius {
+                if distance_m(p, q) <= radius {
                     found.push((i.min(j) as u32, i.max(j) as u32));
                 }
             }
@@ -340,7 +332,7 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
     let mut parts: Vec<(&'static str, f64)> = Vec::new();
     let mut hard = None;
     let distance_m = match (ra.point, rb.point) {
-        (Some(p), Some(q)) => Some(haversine_m(p, q)),
+        (Some(p), Some(q)) => Some(distance_m(p, q)),
         _ => None,
     };
 
@@ -753,7 +745,7 @@ fn clearly_nearest(
             continue;
         }
         let d = nearest.entry(roots[j]).or_insert(f64::INFINITY);
-        *d = d.min(haversine_m(p, e.point));
+        *d = d.min(distance_m(p, e.point));
     }
     let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
     by_distance.sort_by(|x, y| {

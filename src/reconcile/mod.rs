@@ -19,7 +19,7 @@ pub mod overrides;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use crate::fetch::sha256_hex;
+use crate::common::{distance_m, sha256_hex};
 use crate::geo::locate::Location;
 use crate::geo::stage::LocatedRecord;
 use crate::model::{LonLat, PointPrecision, Status};
@@ -387,7 +387,7 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
                 "matched"
             };
             let distance_m = match (lr.record.point, fpoint.get(fid.as_str()).copied().flatten()) {
-                (Some(p), Some(q)) => Some(link::haversine_m((p.lon, p.lat), (q.lon, q.lat))),
+                (Some(p), Some(q)) => Some(distance_m((p.lon, p.lat), (q.lon, q.lat))),
                 _ => None,
             };
             LinkRow {
@@ -688,7 +688,7 @@ fn assign_campuses(facilities: &mut [Facility]) {
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
                 if let (Some(p), Some(q)) = (facilities[a].point, facilities[b].point)
-                    && link::haversine_m((p.lon, p.lat), (q.lon, q.lat)) <= 1000.0
+                    && distance_m((p.lon, p.lat), (q.lon, q.lat)) <= 1000.0
                 {
                     unions.push((a, b));
                 }

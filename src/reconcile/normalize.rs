@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::adapters::fields::slug;
+use crate::common::slug;
 use crate::error::CatalogError;
 
 /// One canonical operator.

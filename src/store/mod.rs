@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use gpkg::{Column, GpkgWriter, Value};
 
+use crate::common::ReplaceError;
 use crate::error::StoreError;
-use crate::pipeline::Inventory;
+use crate::inventory::Inventory;
 
 pub const GPKG_NAME: &str = "inventory.gpkg";
 
@@ -41,18 +42,14 @@ pub fn write_inventory(out_dir: &Path, inv: &Inventory) -> Result<PathBuf, Store
         source: e,
     })?;
     let path = out_dir.join(GPKG_NAME);
-    let tmp = out_dir.join(format!(".{GPKG_NAME}.{}.tmp", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = write_to(&tmp, inv).and_then(|()| {
-        std::fs::rename(&tmp, &path).map_err(|e| StoreError::Io {
+    crate::common::replace_file(&path, |tmp| write_to(tmp, inv)).map_err(|e| match e {
+        ReplaceError::Io(source) => StoreError::Io {
             path: path.clone(),
-            source: e,
-        })
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map(|()| path)
+            source,
+        },
+        ReplaceError::Build(e) => e,
+    })?;
+    Ok(path)
 }
 
 fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
