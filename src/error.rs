@@ -106,3 +106,38 @@ pub enum BuildError {
     #[error("output folder {path}: {message}")]
     Output { path: PathBuf, message: String },
 }
+
+/// Why a source of a build failed, or why a file fell back to its last good snapshot (then
+/// named in the source's `stale` note). The message names the source or the file.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceFailure {
+    /// The catalog names an adapter the registry does not have.
+    #[error("no adapter `{0}`")]
+    NoAdapter(String),
+    #[error("{0}")]
+    Fetch(std::sync::Arc<FetchError>),
+    #[error("source {source_id}: {error}")]
+    Parse {
+        source_id: String,
+        error: std::sync::Arc<ParseError>,
+    },
+    /// Far fewer entries than the last good snapshot: not trusted.
+    #[error(
+        "{file}: {entries} entries against {last_good} in the last good snapshot (more than {max_shrink_pct:.0} % fewer){issues}"
+    )]
+    Shrunk {
+        file: String,
+        entries: usize,
+        last_good: u64,
+        max_shrink_pct: f64,
+        /// `; its data issues: code ×n, ...`, or empty.
+        issues: String,
+    },
+    /// The fresh snapshot could not be used and the last good one no longer parses.
+    #[error("{why}; the last good snapshot no longer parses: {error}")]
+    LastGoodUnparsable {
+        why: Box<SourceFailure>,
+        error: std::sync::Arc<ParseError>,
+    },
+}

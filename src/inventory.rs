@@ -4,13 +4,16 @@
 
 use std::path::PathBuf;
 
-use crate::cadastre::stage::Surfaces;
+use std::collections::HashMap;
+
+use crate::cadastre::stage::{FacilitySurface, Surfaces};
 use crate::catalog::SourceSpec;
-use crate::estimate::Estimates;
+use crate::error::SourceFailure;
+use crate::estimate::{Estimates, FacilityEstimate};
 use crate::geo::stage::LocatedRecord;
 use crate::model::{DataIssue, PublishedCount};
 pub use crate::model::{FileRun, SourceRun};
-use crate::reconcile::Reconciliation;
+use crate::reconcile::{Facility, Reconciliation};
 
 /// Everything the store and export stages write.
 #[derive(Default)]
@@ -24,12 +27,66 @@ pub struct Inventory {
     pub records: Vec<LocatedRecord>,
     /// Facilities, links, pair scores and override reports.
     pub recon: Reconciliation,
-    /// Typology, IT power, energy, carbon and water of each facility (same order).
+    /// Typology, IT power, energy, carbon and water of each facility (by `facility_id`).
     pub estimates: Estimates,
-    /// Footprints and parcels of each facility (same order), their polygons, the parcel runs.
+    /// Footprints and parcels of each facility (by `facility_id`), their polygons, the
+    /// parcel runs.
     pub surfaces: Surfaces,
     pub issues: Vec<DataIssue>,
     pub published_counts: Vec<PublishedCount>,
+}
+
+/// A facility with its estimate and its surfaces, joined by `facility_id`.
+pub struct FacilityRow<'a> {
+    pub facility: &'a Facility,
+    pub estimate: &'a FacilityEstimate,
+    /// Empty surfaces when the cadastre stage gave none for the facility.
+    pub surface: &'a FacilitySurface,
+}
+
+/// The surfaces of a facility the cadastre stage did not see.
+static NO_SURFACE: FacilitySurface = FacilitySurface {
+    facility_id: String::new(),
+    footprint_m2: None,
+    footprint_source: None,
+    floors: None,
+    floor_area_m2: None,
+    parcel_ids: Vec::new(),
+    parcel_area_m2: None,
+    parcel_source: None,
+    parcel_join: None,
+};
+
+impl Inventory {
+    /// Every facility (in facility order) joined by `facility_id` to its estimate and its
+    /// surfaces. A facility without an estimate is left out (the estimate stage gives one to
+    /// every facility).
+    pub fn facility_rows(&self) -> Vec<FacilityRow<'_>> {
+        let estimates: HashMap<&str, &FacilityEstimate> = self
+            .estimates
+            .facilities
+            .iter()
+            .map(|e| (e.facility_id.as_str(), e))
+            .collect();
+        let surfaces: HashMap<&str, &FacilitySurface> = self
+            .surfaces
+            .facilities
+            .iter()
+            .map(|s| (s.facility_id.as_str(), s))
+            .collect();
+        self.recon
+            .facilities
+            .iter()
+            .filter_map(|f| {
+                let id = f.facility_id.as_str();
+                Some(FacilityRow {
+                    facility: f,
+                    estimate: estimates.get(id)?,
+                    surface: surfaces.get(id).copied().unwrap_or(&NO_SURFACE),
+                })
+            })
+            .collect()
+    }
 }
 
 /// The outcome of a build, for the summary and the exit code.
@@ -52,11 +109,11 @@ impl BuildReport {
     }
 
     /// Sources that failed, with their message.
-    pub fn failed_sources(&self) -> Vec<(&str, &str)> {
+    pub fn failed_sources(&self) -> Vec<(&str, &SourceFailure)> {
         self.inventory
             .source_runs
             .iter()
-            .filter_map(|s| s.error.as_deref().map(|e| (s.source_id.as_str(), e)))
+            .filter_map(|s| s.error.as_ref().map(|e| (s.source_id.as_str(), e)))
             .collect()
     }
 }

@@ -455,8 +455,8 @@ pub struct FileRun {
 #[derive(Debug, Clone)]
 pub struct SourceRun {
     pub source_id: String,
-    /// None when the source built; the message naming the file otherwise.
-    pub error: Option<String>,
+    /// None when the source built; why it failed otherwise (the message names the file).
+    pub error: Option<crate::error::SourceFailure>,
     /// Why a file of the source came from its last good snapshot (empty when fresh).
     pub stale: Vec<String>,
     pub files: Vec<FileRun>,

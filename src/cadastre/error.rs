@@ -55,8 +55,6 @@ pub enum CadastreError {
     Points { path: PathBuf, message: String },
     #[error("{}: cannot write CSV: {source}", path.display())]
     Csv { path: PathBuf, source: csv::Error },
-    #[error("{0}")]
-    Usage(String),
 }
 
 impl CadastreError {
@@ -74,7 +72,6 @@ impl CadastreError {
             | Self::NotFeatureCollection { path, .. }
             | Self::Points { path, .. }
             | Self::Csv { path, .. } => Some(path),
-            Self::Usage(_) => None,
         }
     }
 }

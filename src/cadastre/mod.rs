@@ -5,13 +5,11 @@
 //!   [`Parcel`]s and counted issues (`issues`).
 //! - `join`: [`ParcelIndex`] (R-tree; point → smallest containing parcel; footprint → parcels
 //!   overlapped by more than a share, in m²) and [`join_parcels`] (points → CSV, streaming).
-//! - `cli`: the `join-parcels` arguments.
 //! - `stage`: the build's cadastre stage (facilities → per-commune files through the fetcher
 //!   → footprint and parcel surfaces, polygon rows, data issues).
 //! - private: `source` (open, gzip, cap), `split` (stream → feature batches), `feature`
 //!   (feature JSON → flat geometry and properties).
 
-pub mod cli;
 pub mod error;
 mod feature;
 pub mod issues;
@@ -26,12 +24,11 @@ mod proptests;
 #[cfg(test)]
 mod tests;
 
-pub use cli::{JOIN_USAGE, JoinArgs, parse_join_args, run_join_parcels};
 pub use error::CadastreError;
 pub use issues::{IssueCode, IssueCounts, ParcelIssue};
 pub use join::{
     DEFAULT_MIN_OVERLAP_SHARE, InputPoint, JoinOptions, JoinStats, ParcelIndex, ParcelOverlap,
-    PointMatch, contains_inclusive, join_parcels, match_points, read_points,
+    PointMatch, contains_inclusive, join_parcels, match_points, read_points, write_summary,
 };
 pub use read::{
     DEFAULT_MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_FEATURE_BYTES, Parcel, ParcelInput, ParcelReader,

@@ -53,6 +53,8 @@ pub fn commune_file(template: &FileSpec, insee: &str, dep: &str) -> FileSpec {
 /// Surfaces of one facility (all `None`/empty when nothing was found).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FacilitySurface {
+    /// The facility these surfaces belong to (the join key of the writers).
+    pub facility_id: String,
     /// Area of the union of the members' outlines, m² on the WGS 84 ellipsoid.
     pub footprint_m2: Option<f64>,
     /// Record keys of the outlines (`;`-separated).
@@ -102,7 +104,7 @@ pub struct ParcelRow {
 /// Everything the stage produces.
 #[derive(Debug, Default)]
 pub struct Surfaces {
-    /// Same order as the facilities.
+    /// One per facility (same order), each naming its facility.
     pub facilities: Vec<FacilitySurface>,
     pub footprints: Vec<FootprintRow>,
     pub parcels: Vec<ParcelRow>,
@@ -193,7 +195,14 @@ impl Query {
 /// Runs the stage.
 pub fn run(input: &StageInput<'_>) -> Surfaces {
     let mut out = Surfaces {
-        facilities: vec![FacilitySurface::default(); input.facilities.len()],
+        facilities: input
+            .facilities
+            .iter()
+            .map(|f| FacilitySurface {
+                facility_id: f.facility_id.clone(),
+                ..FacilitySurface::default()
+            })
+            .collect(),
         ..Surfaces::default()
     };
     let index: HashMap<&str, usize> = input

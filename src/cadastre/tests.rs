@@ -284,20 +284,25 @@ fn fixture_join_parcels_csv() {
 }
 
 #[test]
-fn cli_runs_join_parcels() {
+fn join_parcels_writes_one_row_per_point_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o.csv");
-    let args = [
-        "--parcels".to_string(),
-        fixture(FIXTURE).display().to_string(),
-        "--points".to_string(),
-        fixture("sites.geojson").display().to_string(),
-        "--out".to_string(),
-        out.display().to_string(),
-    ];
-    let stats = run_join_parcels(&args).unwrap();
+    let stats = join_parcels(
+        &fixture(FIXTURE),
+        &fixture("sites.geojson"),
+        &out,
+        &JoinOptions::default(),
+    )
+    .unwrap();
     assert_eq!(stats.points, 9);
     assert_eq!(read_csv(&out).len(), 9);
+    let mut summary = Vec::new();
+    write_summary(&mut summary, &stats).unwrap();
+    assert!(
+        String::from_utf8(summary)
+            .unwrap()
+            .starts_with("join-parcels: 9 points")
+    );
 }
 
 #[test]

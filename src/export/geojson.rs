@@ -15,14 +15,11 @@ pub fn round7(v: f64) -> f64 {
 
 pub fn to_bytes(inv: &Inventory) -> Result<Vec<u8>, StoreError> {
     let features: Vec<Value> = inv
-        .recon
-        .facilities
-        .iter()
-        .zip(&inv.estimates.facilities)
-        .enumerate()
-        .map(|(i, (f, e))| {
+        .facility_rows()
+        .into_iter()
+        .map(|row| {
+            let (f, e, sf) = (row.facility, row.estimate, row.surface);
             let l = &f.location;
-            let sf = inv.surfaces.facilities.get(i).cloned().unwrap_or_default();
             let r4 = |x: f64| (x * 1e4).round() / 1e4;
             let geometry = f.point.map_or(
                 Value::Null,

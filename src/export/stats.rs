@@ -41,12 +41,10 @@ pub struct DepartementRow {
 }
 
 fn records_in(inv: &Inventory, keep: impl Fn(&crate::reconcile::Facility) -> bool) -> u64 {
-    inv.recon
-        .facilities
+    inv.facility_rows()
         .iter()
-        .zip(&inv.estimates.facilities)
-        .filter(|(f, e)| !e.typology.excluded && keep(f))
-        .map(|(f, _)| f.members.len() as u64)
+        .filter(|r| !r.estimate.typology.excluded && keep(r.facility))
+        .map(|r| r.facility.members.len() as u64)
         .sum()
 }
 

@@ -2,9 +2,8 @@
 //! and an output path. Out: a GeoJSON FeatureCollection of the matching nodes (points), closed
 //! ways and multipolygon relations (polygons), written atomically (temporary file + rename),
 //! and a summary — counts, issues per code and the time of each step — printed to a log
-//! (stderr in the command).
-//!
-//! Usage: `osm-extract <file.osm.pbf> --tag KEY[=VALUE] [--tag ...] --out <file.geojson>`
+//! (stderr in the command). The arguments are parsed by the binary (`src/cli.rs`, clap):
+//! `dcinv osm-extract <file.osm.pbf> --tag KEY[=VALUE] [--tag ...] --out <file.geojson>`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -16,9 +15,6 @@ use super::geojson::write_geojson;
 use super::pbf::{PbfOptions, PbfStats, extract_pbf};
 use super::{OsmError, OsmGeometry, count_issues};
 
-/// The command line usage, for `--help` and argument errors.
-pub const USAGE: &str = "usage: osm-extract <file.osm.pbf> --tag KEY[=VALUE] [--tag KEY[=VALUE] ...] --out <file.geojson>";
-
 /// The arguments of `osm-extract`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtractArgs {
@@ -28,53 +24,6 @@ pub struct ExtractArgs {
     pub out: PathBuf,
     /// Worker threads (0 = one per core).
     pub threads: usize,
-}
-
-impl ExtractArgs {
-    /// Parses the arguments after the program name. `Ok(None)` for `--help`.
-    pub fn parse<I, S>(args: I) -> Result<Option<ExtractArgs>, String>
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        let mut input = None;
-        let mut tags = Vec::new();
-        let mut out = None;
-        let mut args = args.into_iter().map(Into::into);
-        while let Some(arg) = args.next() {
-            let (name, inline) = match arg.split_once('=') {
-                Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
-                _ => (arg.clone(), None),
-            };
-            let mut value = |what: &str| {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| format!("{what} needs a value\n{USAGE}"))
-            };
-            match name.as_str() {
-                "-h" | "--help" => return Ok(None),
-                "--tag" | "-t" => tags.push(value("--tag")?),
-                "--out" | "-o" => out = Some(PathBuf::from(value("--out")?)),
-                s if s.starts_with('-') && s.len() > 1 => {
-                    return Err(format!("unknown option {s}\n{USAGE}"));
-                }
-                _ if input.is_none() => input = Some(PathBuf::from(arg)),
-                _ => return Err(format!("unexpected argument {arg}\n{USAGE}")),
-            }
-        }
-        let input = input.ok_or_else(|| format!("missing the input .osm.pbf file\n{USAGE}"))?;
-        let out = out.ok_or_else(|| format!("missing --out <file.geojson>\n{USAGE}"))?;
-        if tags.is_empty() {
-            return Err(format!("give at least one --tag KEY[=VALUE]\n{USAGE}"));
-        }
-        Ok(Some(ExtractArgs {
-            input,
-            tags,
-            out,
-            threads: 0,
-        }))
-    }
 }
 
 /// What `run_extract` did.
@@ -195,32 +144,4 @@ fn write_atomically(
         path: path.to_path_buf(),
         source,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_the_command_line() {
-        let a = ExtractArgs::parse([
-            "in.osm.pbf",
-            "--tag",
-            "building",
-            "--tag=telecom=data_center",
-            "--out",
-            "o.geojson",
-        ])
-        .unwrap()
-        .unwrap();
-        assert_eq!(a.input, PathBuf::from("in.osm.pbf"));
-        assert_eq!(a.tags, vec!["building", "telecom=data_center"]);
-        assert_eq!(a.out, PathBuf::from("o.geojson"));
-        assert_eq!(ExtractArgs::parse(["--help"]).unwrap(), None);
-        assert!(ExtractArgs::parse(["in.pbf", "--out", "o"]).is_err());
-        assert!(ExtractArgs::parse(["in.pbf", "--tag", "x"]).is_err());
-        assert!(ExtractArgs::parse(["--tag", "x", "--out", "o"]).is_err());
-        assert!(ExtractArgs::parse(["in", "--bogus", "--tag", "x", "--out", "o"]).is_err());
-        assert!(ExtractArgs::parse(["in", "--tag"]).is_err());
-    }
 }

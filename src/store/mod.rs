@@ -217,83 +217,76 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
         Column::text("parcel_source"),
         Column::text("parcel_join"),
     ];
-    let no_surface = crate::cadastre::stage::FacilitySurface::default();
-    let rows = inv
-        .recon
-        .facilities
-        .iter()
-        .zip(&inv.estimates.facilities)
-        .enumerate()
-        .map(|(i, (f, e))| {
-            let l = &f.location;
-            let r = |x: f64| Value::Real((x * 1e4).round() / 1e4);
-            let sf = inv.surfaces.facilities.get(i).unwrap_or(&no_surface);
-            (
-                f.point.map(|p| (p.lon, p.lat)),
-                vec![
-                    f.facility_id.clone().into(),
-                    f.name.clone().into(),
-                    f.operator.clone().into(),
-                    join(&f.codes),
-                    f.typology.clone().into(),
-                    f.status.as_str().into(),
-                    l.commune_insee.clone().into(),
-                    l.commune_name.clone().into(),
-                    l.departement_code.clone().into(),
-                    l.departement_name.clone().into(),
-                    l.region_code.clone().into(),
-                    l.region_name.clone().into(),
-                    enum_str(&f.point_precision).into(),
-                    enum_str(&l.method).into(),
-                    f.operator_id.clone().into(),
-                    f.operator_kind.clone().into(),
-                    f.address.clone().into(),
-                    f.website.clone().into(),
-                    f.campus_id.clone().into(),
-                    f.confidence.into(),
-                    count(f.members.len()),
-                    join(&f.members),
-                    join(&f.sources),
-                    f.anchor.clone().into(),
-                    count(f.fields.iter().filter(|c| c.conflict()).count()),
-                    e.typology.rule.clone().into(),
-                    e.typology.confidence.into(),
-                    i64::from(e.typology.ai_hpc).into(),
-                    i64::from(e.typology.excluded).into(),
-                    r(e.it_mw.low),
-                    r(e.it_mw.central),
-                    r(e.it_mw.high),
-                    e.evidence.method.as_str().into(),
-                    r(e.energy_gwh.low),
-                    r(e.energy_gwh.central),
-                    r(e.energy_gwh.high),
-                    e.energy_gwh_observed
-                        .map(|(_, g)| (g * 1e4).round() / 1e4)
-                        .into(),
-                    e.energy_gwh_observed.map(|(y, _)| i64::from(y)).into(),
-                    r(e.co2e_operational_t.low),
-                    r(e.co2e_operational_t.central),
-                    r(e.co2e_operational_t.high),
-                    r(e.co2e_embodied_t.low),
-                    r(e.co2e_embodied_t.central),
-                    r(e.co2e_embodied_t.high),
-                    r(e.water_m3.low),
-                    r(e.water_m3.central),
-                    r(e.water_m3.high),
-                    e.white_space_m2_observed.into(),
-                    e.floor_area_m2_observed.into(),
-                    sf.footprint_m2.into(),
-                    sf.footprint_source.clone().into(),
-                    sf.floors.into(),
-                    sf.floor_area_m2.into(),
-                    sf.floor_area_m2.and(sf.footprint_source.clone()).into(),
-                    join(&sf.parcel_ids),
-                    sf.parcel_area_m2.into(),
-                    sf.parcel_source.clone().into(),
-                    sf.parcel_join.into(),
-                ],
-            )
-        });
+    let rows = inv.facility_rows().into_iter().map(|row| {
+        let (f, e, sf) = (row.facility, row.estimate, row.surface);
+        let l = &f.location;
+        let r = |x: f64| Value::Real((x * 1e4).round() / 1e4);
+        (
+            f.point.map(|p| (p.lon, p.lat)),
+            vec![
+                f.facility_id.clone().into(),
+                f.name.clone().into(),
+                f.operator.clone().into(),
+                join(&f.codes),
+                f.typology.clone().into(),
+                f.status.as_str().into(),
+                l.commune_insee.clone().into(),
+                l.commune_name.clone().into(),
+                l.departement_code.clone().into(),
+                l.departement_name.clone().into(),
+                l.region_code.clone().into(),
+                l.region_name.clone().into(),
+                enum_str(&f.point_precision).into(),
+                enum_str(&l.method).into(),
+                f.operator_id.clone().into(),
+                f.operator_kind.clone().into(),
+                f.address.clone().into(),
+                f.website.clone().into(),
+                f.campus_id.clone().into(),
+                f.confidence.into(),
+                count(f.members.len()),
+                join(&f.members),
+                join(&f.sources),
+                f.anchor.clone().into(),
+                count(f.fields.iter().filter(|c| c.conflict()).count()),
+                e.typology.rule.clone().into(),
+                e.typology.confidence.into(),
+                i64::from(e.typology.ai_hpc).into(),
+                i64::from(e.typology.excluded).into(),
+                r(e.it_mw.low),
+                r(e.it_mw.central),
+                r(e.it_mw.high),
+                e.evidence.method.as_str().into(),
+                r(e.energy_gwh.low),
+                r(e.energy_gwh.central),
+                r(e.energy_gwh.high),
+                e.energy_gwh_observed
+                    .map(|(_, g)| (g * 1e4).round() / 1e4)
+                    .into(),
+                e.energy_gwh_observed.map(|(y, _)| i64::from(y)).into(),
+                r(e.co2e_operational_t.low),
+                r(e.co2e_operational_t.central),
+                r(e.co2e_operational_t.high),
+                r(e.co2e_embodied_t.low),
+                r(e.co2e_embodied_t.central),
+                r(e.co2e_embodied_t.high),
+                r(e.water_m3.low),
+                r(e.water_m3.central),
+                r(e.water_m3.high),
+                e.white_space_m2_observed.into(),
+                e.floor_area_m2_observed.into(),
+                sf.footprint_m2.into(),
+                sf.footprint_source.clone().into(),
+                sf.floors.into(),
+                sf.floor_area_m2.into(),
+                sf.floor_area_m2.and(sf.footprint_source.clone()).into(),
+                join(&sf.parcel_ids),
+                sf.parcel_area_m2.into(),
+                sf.parcel_source.clone().into(),
+                sf.parcel_join.into(),
+            ],
+        )
+    });
     w.add_feature_layer(
         "facilities",
         "Data-centre facilities",
@@ -416,7 +409,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
             vec![vec![
                 s.source_id.clone().into(),
                 s.error.as_ref().map_or("ok", |_| "failed").into(),
-                s.error.clone().into(),
+                s.error.as_ref().map(ToString::to_string).into(),
                 Value::Null,
                 Value::Null,
                 Value::Null,
