@@ -11,12 +11,13 @@ use serde::Serialize;
 
 use crate::common::distance_m;
 use crate::error::StoreError;
+use crate::store::tables::{FACILITIES, FACILITY_FIELDS, RUNS};
 
 /// A move smaller than this is not reported, metres.
 pub const MOVE_THRESHOLD_M: f64 = 100.0;
 
 /// The fields compared between builds.
-const FIELDS: &[&str] = &[
+pub(crate) const FIELDS: &[&str] = &[
     "name",
     "operator",
     "status",
@@ -122,11 +123,15 @@ fn read(path: &Path) -> Result<Snapshot, StoreError> {
     }
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
     let run = conn
-        .query_row("SELECT run_id FROM runs", [], |r| r.get::<_, String>(0))
+        .query_row(&format!("SELECT run_id FROM {RUNS}"), [], |r| {
+            r.get::<_, String>(0)
+        })
         .ok();
     let columns: Vec<String> = {
         let mut stmt = conn
-            .prepare("SELECT name FROM pragma_table_info('facilities')")
+            .prepare(&format!(
+                "SELECT name FROM pragma_table_info('{FACILITIES}')"
+            ))
             .map_err(err)?;
         stmt.query_map([], |r| r.get::<_, String>(0))
             .map_err(err)?
@@ -139,7 +144,7 @@ fn read(path: &Path) -> Result<Snapshot, StoreError> {
         .filter(|f| columns.iter().any(|c| c == f))
         .collect();
     let sql = format!(
-        "SELECT facility_id, geom{} FROM facilities",
+        "SELECT facility_id, geom{} FROM {FACILITIES}",
         fields
             .iter()
             .map(|f| format!(", CAST(\"{f}\" AS TEXT)"))
@@ -163,15 +168,15 @@ fn read(path: &Path) -> Result<Snapshot, StoreError> {
         facilities.insert(id, v);
     }
     let mut provenance = BTreeMap::new();
-    if let Ok(mut stmt) = conn.prepare("SELECT facility_id, field, record_key FROM facility_fields")
-        && let Ok(rows) = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-    {
+    if let Ok(mut stmt) = conn.prepare(&format!(
+        "SELECT facility_id, field, record_key FROM {FACILITY_FIELDS}"
+    )) && let Ok(rows) = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    }) {
         for (f, field, key) in rows.flatten() {
             provenance.insert((f, field), key);
         }

@@ -16,7 +16,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("parse cache, estimates", &["parse_cache", "estimate"]),
     ("surfaces", &["cadastre"]),
     ("results", &["inventory"]),
-    ("writers", &["store", "export", "changes", "summary"]),
+    ("writers", &["store", "export", "summary"]),
+    ("inventory readers", &["changes"]),
     ("orchestration", &["pipeline"]),
     ("binary", &["cli", "main"]),
 ];
