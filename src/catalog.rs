@@ -493,10 +493,11 @@ fn check_protocol(spec: &SourceSpec, i: usize, file: &FileSpec) -> Result<(), Ca
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const MINIMAL: &str = r#"
+    /// A minimal valid source entry (also used by the registry's tests).
+    pub(crate) const MINIMAL: &str = r#"
 id = "demo"
 title = "Demo"
 publisher = "Someone"

@@ -62,18 +62,8 @@ impl Inventory {
     /// surfaces. A facility without an estimate is left out (the estimate stage gives one to
     /// every facility).
     pub fn facility_rows(&self) -> Vec<FacilityRow<'_>> {
-        let estimates: HashMap<&str, &FacilityEstimate> = self
-            .estimates
-            .facilities
-            .iter()
-            .map(|e| (e.facility_id.as_str(), e))
-            .collect();
-        let surfaces: HashMap<&str, &FacilitySurface> = self
-            .surfaces
-            .facilities
-            .iter()
-            .map(|s| (s.facility_id.as_str(), s))
-            .collect();
+        let estimates = by_id(&self.estimates.facilities, |e| &e.facility_id);
+        let surfaces = by_id(&self.surfaces.facilities, |s| &s.facility_id);
         self.recon
             .facilities
             .iter()
@@ -87,6 +77,11 @@ impl Inventory {
             })
             .collect()
     }
+}
+
+/// `items` by their facility id.
+fn by_id<T>(items: &[T], id: fn(&T) -> &String) -> HashMap<&str, &T> {
+    items.iter().map(|x| (id(x).as_str(), x)).collect()
 }
 
 /// The outcome of a build, for the summary and the exit code.

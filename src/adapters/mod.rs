@@ -184,17 +184,7 @@ mod tests {
     use super::*;
     use crate::catalog::parse_spec;
 
-    const MINIMAL: &str = r#"
-id = "demo"
-title = "Demo"
-publisher = "Someone"
-licence = "ODbL-1.0"
-attribution = "© OpenStreetMap contributors"
-trust_tier = 3
-adapter = "geojson"
-[[files]]
-name = "a.geojson"
-"#;
+    use crate::catalog::tests::MINIMAL;
 
     fn check(text: &str) -> Result<(), String> {
         let spec = parse_spec(Path::new("sources/demo.toml"), text).map_err(|e| e.to_string())?;

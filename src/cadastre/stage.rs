@@ -192,6 +192,47 @@ impl Query {
     }
 }
 
+/// The `footprints` rows of the members that have an outline; per facility (same order as
+/// `input.facilities`), the indices of its rows.
+fn member_outlines(
+    input: &StageInput<'_>,
+    index: &HashMap<&str, usize>,
+    footprints: &mut Vec<FootprintRow>,
+) -> Vec<Vec<usize>> {
+    let mut outlines: Vec<Vec<usize>> = vec![Vec::new(); input.facilities.len()];
+    for (lr, fid) in input.records.iter().zip(input.record_facility) {
+        let (Some(fp), Some(&fi)) = (&lr.record.footprint, index.get(fid.as_str())) else {
+            continue;
+        };
+        outlines[fi].push(footprints.len());
+        footprints.push(FootprintRow {
+            facility_id: fid.clone(),
+            record_key: lr.record.record_key.clone(),
+            osm_ref: lr.record.osm_ref.clone(),
+            area_m2: round1(fp.area_m2),
+            levels: fp.levels,
+            geometry: fp.geometry.clone(),
+        });
+    }
+    outlines
+}
+
+/// Footprint area and sources, floors and floor area of a facility whose members' outlines
+/// (`rows`) have the union `outline`.
+fn footprint_surface(s: &mut FacilitySurface, outline: &MultiPolygon<f64>, rows: &[&FootprintRow]) {
+    s.footprint_m2 = Some(round1(area_m2(outline)));
+    let keys: Vec<&str> = rows.iter().map(|r| r.record_key.as_str()).collect();
+    s.footprint_source = Some(keys.join(";"));
+    let levels: Option<Vec<f64>> = rows.iter().map(|r| r.levels).collect();
+    if let Some(levels) = levels {
+        if levels.iter().all(|l| *l == levels[0]) {
+            s.floors = levels.first().copied();
+        }
+        let total: f64 = rows.iter().zip(&levels).map(|(r, l)| r.area_m2 * l).sum();
+        s.floor_area_m2 = Some(round1(total));
+    }
+}
+
 /// Runs the stage.
 pub fn run(input: &StageInput<'_>) -> Surfaces {
     let mut out = Surfaces {
@@ -212,41 +253,15 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
         .map(|(i, f)| (f.facility_id.as_str(), i))
         .collect();
 
-    // Outlines of the members.
-    let mut outlines: Vec<Vec<usize>> = vec![Vec::new(); input.facilities.len()];
-    for (lr, fid) in input.records.iter().zip(input.record_facility) {
-        let (Some(fp), Some(&fi)) = (&lr.record.footprint, index.get(fid.as_str())) else {
-            continue;
-        };
-        outlines[fi].push(out.footprints.len());
-        out.footprints.push(FootprintRow {
-            facility_id: fid.clone(),
-            record_key: lr.record.record_key.clone(),
-            osm_ref: lr.record.osm_ref.clone(),
-            area_m2: round1(fp.area_m2),
-            levels: fp.levels,
-            geometry: fp.geometry.clone(),
-        });
-    }
+    let outlines = member_outlines(input, &index, &mut out.footprints);
 
     // Footprint surfaces, and what each facility is joined with, by commune.
     let mut by_commune: BTreeMap<(String, String), Vec<(usize, Query)>> = BTreeMap::new();
     for (fi, f) in input.facilities.iter().enumerate() {
         let rows: Vec<&FootprintRow> = outlines[fi].iter().map(|&i| &out.footprints[i]).collect();
         let outline = union(&rows);
-        let s = &mut out.facilities[fi];
         if let Some(u) = &outline {
-            s.footprint_m2 = Some(round1(area_m2(u)));
-            let keys: Vec<&str> = rows.iter().map(|r| r.record_key.as_str()).collect();
-            s.footprint_source = Some(keys.join(";"));
-            let levels: Option<Vec<f64>> = rows.iter().map(|r| r.levels).collect();
-            if let Some(levels) = levels {
-                if levels.iter().all(|l| *l == levels[0]) {
-                    s.floors = levels.first().copied();
-                }
-                let total: f64 = rows.iter().zip(&levels).map(|(r, l)| r.area_m2 * l).sum();
-                s.floor_area_m2 = Some(round1(total));
-            }
+            footprint_surface(&mut out.facilities[fi], u, &rows);
         }
         let Some(insee) = f.location.commune_insee.clone() else {
             continue;
