@@ -121,6 +121,10 @@ struct BuildArgs {
     /// decompression bomb) fails the file.
     #[arg(long, value_name = "MIB")]
     max_decompressed_mb: Option<u64>,
+    /// Also write the run's outcome as JSON to this file (exit code and its meaning,
+    /// sources fresh / stale / failed, counts, changes), for schedulers and alerting.
+    #[arg(long, value_name = "FILE")]
+    json_summary: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -354,8 +358,24 @@ fn link_csv(input: &Path, out: &Path) -> anyhow::Result<ExitCode> {
 /// (0 every source fresh, 1 a source failed or is stale).
 fn build(catalog: PathBuf, args: BuildArgs) -> anyhow::Result<ExitCode> {
     let quiet = args.quiet;
+    let json_summary = args.json_summary.clone();
     let opts = build_options(catalog, args)?;
-    let report = pipeline::build(&opts).context("build failed")?;
+    let report = match pipeline::build(&opts) {
+        Ok(report) => report,
+        Err(e) => {
+            if let Some(path) = &json_summary {
+                write_json_summary(path, &dcinv::export::run_summary::of_error(&e.to_string()))?;
+            }
+            return Err(anyhow::Error::new(e).context("build failed"));
+        }
+    };
+    if let Some(path) = &json_summary {
+        let changes = std::fs::read(opts.out_dir.join(pipeline::CHANGES_NAME))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let doc = dcinv::export::run_summary::of_report(&report, changes.as_ref());
+        write_json_summary(path, &doc)?;
+    }
     if !quiet {
         print!("{}", summary::render(&report));
     }
@@ -444,4 +464,12 @@ fn cache_gc(keep: usize, cache: &Path) -> anyhow::Result<ExitCode> {
         .retain(|source, sha| cache.join(source).join(sha).is_file());
     println!("removed {removed} snapshots ({bytes} bytes) and {parsed} parse-cache entries");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the `--json-summary` document atomically.
+fn write_json_summary(path: &std::path::Path, doc: &serde_json::Value) -> anyhow::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(doc)?;
+    bytes.push(b'\n');
+    dcinv::common::write_atomic(path, &bytes)
+        .with_context(|| format!("writing the JSON summary {}", path.display()))
 }

@@ -5,6 +5,17 @@
 
 use crate::common::slug;
 
+/// Typology → colour (hex), in legend order; used by the QGIS styles
+/// (`store::styles`) and the report (`export::report`).
+pub const TYPOLOGY_COLOURS: &[(&str, &str)] = &[
+    ("hyperscale", "#d62728"),
+    ("colocation", "#1f77b4"),
+    ("enterprise", "#2ca02c"),
+    ("edge", "#ff7f0e"),
+    ("telecom", "#9467bd"),
+    ("unknown", "#7f7f7f"),
+];
+
 /// The classification of one facility.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Typology {

@@ -1,8 +1,14 @@
-//! Export stage: the [`Inventory`] → `facilities.geojson`, `stats.csv`,
-//! `stats_departements.csv`, `stats.json` and
+//! Export stage: the [`Inventory`] → `facilities.geojson`, `facilities.parquet` (GeoParquet),
+//! `facilities.fgb` (FlatGeobuf), `stats.csv`, `stats_departements.csv`, `stats.json` and
 //! `ATTRIBUTION.md` in the output folder, each written to a temporary file and renamed.
+//! `report.html` ([`report`]) is written after the build's `changes.json`.
 
+pub mod columns;
+pub mod fgb;
 pub mod geojson;
+pub mod parquet;
+pub mod report;
+pub mod run_summary;
 pub mod stats;
 
 use std::fmt::Write as _;
@@ -18,8 +24,18 @@ pub const ATTRIBUTION_NAME: &str = "ATTRIBUTION.md";
 pub fn write_all(out_dir: &Path, inv: &Inventory) -> Result<Vec<PathBuf>, StoreError> {
     let mut written = Vec::new();
     let geojson_path = out_dir.join(geojson::FILE_NAME);
-    save(&geojson_path, &geojson::to_bytes(inv)?)?;
+    let features = geojson::features(inv);
+    save(&geojson_path, &geojson::to_bytes(&features)?)?;
     written.push(geojson_path);
+    let table = columns::table(&features, "the facility table")?;
+    for (name, bytes) in [
+        (parquet::FILE_NAME, parquet::to_bytes(&table)?),
+        (fgb::FILE_NAME, fgb::to_bytes(&table)?),
+    ] {
+        let path = out_dir.join(name);
+        save(&path, &bytes)?;
+        written.push(path);
+    }
     let rows = stats::by_region_typology_status(inv);
     let departements = stats::by_departement(inv);
     let csv_path = out_dir.join(stats::CSV_NAME);

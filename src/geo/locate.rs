@@ -367,6 +367,19 @@ impl AdminIndex {
         }
     }
 
+    /// Each département polygon with its COG région (code, name; empty when the COG lacks it).
+    pub fn departement_outlines(&self) -> Vec<(&AdminPolygon, String, String)> {
+        self.departements
+            .iter()
+            .map(|d| {
+                let region = self.cog_deps.get(&d.code).map(|(_, r)| r.clone());
+                let region = region.unwrap_or_default();
+                let name = self.cog_regs.get(&region).cloned().unwrap_or_default();
+                (d, region, name)
+            })
+            .collect()
+    }
+
     pub fn departement_count(&self) -> usize {
         self.departements.len()
     }

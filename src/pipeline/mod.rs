@@ -225,6 +225,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
             commune_specs: &setup.commune_specs,
             fingerprint,
             good: &ingested.good,
+            outlines: &located.outlines,
+            parameters: &setup.parameters,
         },
     )?;
     bar.finish_and_clear();
@@ -263,6 +265,8 @@ fn ingest(opts: &BuildOptions, setup: &Setup, fetched: &Fetched) -> Ingested {
 struct Located {
     records: Vec<LocatedRecord>,
     issues: Vec<DataIssue>,
+    /// Département and région outlines for the report (GeoJSON, simplified).
+    outlines: serde_json::Value,
 }
 
 /// Locate: the boundaries of the admin source index the records.
@@ -277,9 +281,11 @@ fn locate(
     let (mut located, issues) = locate_records(&index, records);
     bar.finish_and_clear();
     located.sort_by(|a, b| a.record.record_key.cmp(&b.record.record_key));
+    let tolerance = crate::export::report::OUTLINE_TOLERANCE_DEG;
     Ok(Located {
         records: located,
         issues,
+        outlines: crate::export::report::outlines(&index, tolerance),
     })
 }
 

@@ -29,6 +29,9 @@ pub struct Publish<'a> {
     pub fingerprint: Option<String>,
     /// The fresh snapshots of the record sources (indices into `inventory.specs`).
     pub good: &'a [GoodSnapshot],
+    /// For `report.html`: the admin outlines and the parameters (trajectory).
+    pub outlines: &'a serde_json::Value,
+    pub parameters: &'a crate::estimate::params::Parameters,
 }
 
 /// Writes, swaps in and records the inventory; returns the output files.
@@ -53,6 +56,10 @@ pub fn publish(
     };
     let mut outputs = swap_in(out, &staged)?;
     outputs.push(write_changes(out)?);
+    let written = [store::GPKG_NAME, CHANGES_NAME].map(|n| out.join(n));
+    let [gpkg, changes] = [written[0].as_path(), written[1].as_path()];
+    let report = export::report::write(out, inventory, p.outlines, p.parameters, [gpkg, changes]);
+    outputs.push(report?);
     // The inventory is published: its fresh snapshots become the last good ones.
     for g in p.good {
         let spec = &inventory.specs[g.source];

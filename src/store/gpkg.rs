@@ -346,6 +346,18 @@ impl GpkgWriter {
         Ok(count)
     }
 
+    /// Runs `f` in one transaction on the open file, for tables this writer does not model
+    /// (the QGIS `layer_styles` table); `f` registers what it creates itself.
+    pub fn with_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, GpkgError> {
+        let tx = self.conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Commits and closes the file.
     pub fn finish(self) -> Result<(), GpkgError> {
         self.conn.close().map_err(|(_, e)| GpkgError::Sqlite(e))

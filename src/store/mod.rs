@@ -6,6 +6,7 @@
 //! once, column by column with its value, in `tables.rs`.
 
 pub mod gpkg;
+pub mod styles;
 pub mod table;
 pub mod tables;
 
@@ -49,6 +50,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
     write_estimates(&mut w, inv).map_err(err)?;
     write_facts(&mut w, inv).map_err(err)?;
     write_runs(&mut w, inv).map_err(err)?;
+    styles::write(&mut w).map_err(err)?;
     w.finish().map_err(err)
 }
 
