@@ -192,7 +192,7 @@ fn sources(inv: &Inventory) -> Vec<Value> {
         .iter()
         .map(|r| {
             json!({"source": r.source_id, "kept": r.records_kept, "dropped": r.records_dropped,
-                   "units_read": r.units_read, "error": r.error, "stale": r.stale})
+                   "units_read": r.units_read, "error": r.error.as_ref().map(|e| e.to_string()), "stale": r.stale})
         })
         .collect()
 }

@@ -55,7 +55,7 @@ pub fn of_report(report: &BuildReport, changes: Option<&Value>) -> Value {
                 "fresh"
             };
             json!({
-                "source": s.source_id, "state": state, "error": s.error, "stale": s.stale,
+                "source": s.source_id, "state": state, "error": s.error.as_ref().map(|e| e.to_string()), "stale": s.stale,
                 "records_kept": s.records_kept, "records_dropped": s.records_dropped,
                 "files": s.files.len(),
             })
