@@ -3,7 +3,8 @@
 #
 #   bench/run.sh [SIZES...]        default: 10000 100000 1000000
 #
-# Environment: REPORT_ONLY=1 (only rewrite out/results.md from out/), SEED (generator seed, default 1), BENCH_TIMEOUT (seconds per tool run,
+# Environment: VARIANT (which generated records, default `records`; see variant_args below
+# and README.md), SPLINK_MAX_SIZE (Splink is run up to this size, default all), REPORT_ONLY=1 (only rewrite out/results.md from out/), SEED (generator seed, default 1), BENCH_TIMEOUT (seconds per tool run,
 # default 2400 = 40 min), BENCH_MEM_KB (address-space cap per tool run, default the
 # machine's memory less 1 GiB), BENCH_INVENTORY (inventory.gpkg used as templates).
 # Writes bench/out/records_N.csv, <tool>_N.{csv,log,time,score.json} and results.md.
@@ -11,17 +12,33 @@ set -euo pipefail
 
 BENCH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH/.." && pwd)"
-OUT="$BENCH/out"
+VARIANT="${VARIANT:-records}"
+if [ "$VARIANT" = records ]; then OUT="$BENCH/out"; else OUT="$BENCH/out/$VARIANT"; fi
 SEED="${SEED:-1}"
+SPLINK_MAX_SIZE="${SPLINK_MAX_SIZE:-999999999999}"
 TIMEOUT="${BENCH_TIMEOUT:-2400}"
 MEM_TOTAL_KB="$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
 MEM_KB="${BENCH_MEM_KB:-$((MEM_TOTAL_KB - 1048576))}"
-DCINV="$ROOT/target/release/dcinv"
-PY="$BENCH/.venv/bin/python"
+DCINV="${DCINV:-$ROOT/target/release/dcinv}"
+PY="${BENCH_PY:-$BENCH/.venv/bin/python}"
 if [ "$#" -gt 0 ]; then SIZES=("$@"); else SIZES=(10000 100000 1000000); fi
 mkdir -p "$OUT"
 
 log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+
+# The generator and its options of each variant.
+variant_args() {
+    case "$VARIANT" in
+    records) echo "gen_records.py" ;;
+    sites) echo "gen_sites.py" ;;
+    sites-dense) echo "gen_sites.py --density 10" ;;
+    sites-approx0) echo "gen_sites.py --approx-share 0" ;;
+    sites-approx50) echo "gen_sites.py --approx-share 0.5" ;;
+    sites-noisy) echo "gen_sites.py --name-noise 0.6 --missing-operator 0.5 --address-only 0.25" ;;
+    *) echo "unknown VARIANT $VARIANT" >&2; exit 2 ;;
+    esac
+}
+read -r -a GEN <<<"$(variant_args)"
 
 # --- tools ---------------------------------------------------------------------------
 if [ ! -x /usr/bin/time ]; then
@@ -65,14 +82,16 @@ measure() { # measure NAME CMD...
 [ "${REPORT_ONLY:-}" = 1 ] && RUN_SIZES=() || RUN_SIZES=("${SIZES[@]}")
 for n in "${RUN_SIZES[@]}"; do
     rec="$OUT/records_$n.csv"
-    log "generating $n records (seed $SEED)"
-    /usr/bin/time -v -o "$OUT/gen_$n.time" python3 "$BENCH/gen_records.py" "$n" "$SEED" "$rec"
+    log "generating $n records (variant $VARIANT, seed $SEED)"
+    /usr/bin/time -v -o "$OUT/gen_$n.time" python3 "$BENCH/${GEN[0]}" "$n" "$SEED" "$rec" "${GEN[@]:1}"
     rm -f "$OUT"/{dcinv,splink}_"$n".{csv,score.json,time,log}
 
     log "dcinv link-csv on $n records"
     measure "dcinv_$n" "$DCINV" link-csv "$rec" --out "$OUT/dcinv_$n.csv"
-    log "splink on $n records"
-    measure "splink_$n" "$PY" "$BENCH/splink_link.py" "$rec" "$OUT/splink_$n.csv"
+    if [ "$n" -le "$SPLINK_MAX_SIZE" ]; then
+        log "splink on $n records"
+        measure "splink_$n" "$PY" "$BENCH/splink_link.py" "$rec" "$OUT/splink_$n.csv"
+    fi
     rm -rf "$OUT/.duckdb_tmp"
 
     for tool in dcinv splink; do
@@ -92,7 +111,7 @@ done
     echo "- written: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $((MEM_TOTAL_KB / 1024 / 1024)) GiB memory"
     echo "- dcinv: $("$DCINV" --version 2>/dev/null || echo '?'); $("$PY" -c 'from importlib.metadata import version as v; print("Splink " + v("splink") + ", DuckDB " + v("duckdb"))')"
-    echo "- generator seed $SEED; per-run limits: ${TIMEOUT} s wall, address space $((MEM_KB / 1024)) MiB; Splink threshold 0.9"
+    echo "- variant $VARIANT (${GEN[*]}), generator seed $SEED; per-run limits: ${TIMEOUT} s wall, address space $((MEM_KB / 1024)) MiB; Splink threshold 0.9"
     echo
     # Every size measured in out/ (this run's and earlier ones'), smallest first.
     python3 "$BENCH/report.py" "$OUT" $(

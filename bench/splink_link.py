@@ -9,12 +9,18 @@ predict+cluster times on stderr. Configuration (see README.md):
   * preprocessing as dcinv's (src/reconcile/normalize.rs): names folded to lowercase ASCII
     words without generic words and without the record's own operator words; operators
     slugged without legal forms; site codes as `MAR02` -> `MAR2`;
-  * comparisons: distance on lat/lon at 0.05/0.1/0.25/1/5 km, name Jaro-Winkler (exact,
-    >= 0.93, >= 0.8), operator exact, site codes array intersection, address exact,
-    osm_id exact, peeringdb_id exact;
-  * blocking = dcinv's candidates: its ~1.1 km grid (0.01 deg lat x 0.015 deg lon) cell and 8
-    neighbours within a 1 km box; a 5 km grid and neighbours within a 5 km box when either
-    point is approximate; exact osm_id, peeringdb_id, operator + site code, commune + address;
+  * the same information dcinv uses: the source of each record (pairs of one source are
+    excluded from the predictions) and a distance that depends on the points' precision
+    (distance / the larger tolerance of the two points, building 80 m, address 250 m,
+    approximate 3 km, as dcinv's link.rs, at 0.5 / 1 / 2 / 4);
+  * comparisons: that relative distance, name Jaro-Winkler (exact, >= 0.93, >= 0.8),
+    operator exact, site codes array intersection, address exact, osm_id exact,
+    peeringdb_id exact;
+  * blocking like dcinv's candidates: building and address points in the ~1.1 km grid
+    (0.01 deg lat x 0.015 deg lon) cell and 8 neighbours within a 1 km box; imprecise
+    records (approximate, commune, none) by keys, not by a disc: site code, operator +
+    commune, name word + commune; exact osm_id, peeringdb_id, operator + site code,
+    commune + address;
   * training: probability two random records match from the deterministic rules (same
     osm_id, same peeringdb_id, same commune+address) at recall 0.7; u by random sampling
     (1e7 pairs, seed 42); m by EM on two blocks (same grid cell; same commune+address);
@@ -29,6 +35,8 @@ import time
 import unicodedata
 
 THRESHOLD = 0.9
+# dcinv's tolerances (src/reconcile/link.rs, tolerance_m), metres.
+TOLERANCE_M = {"building": 80.0, "address": 250.0, "approximate": 3000.0}
 U_MAX_PAIRS = 1e7
 SEED = 42
 
@@ -64,9 +72,9 @@ def code_key(code):
 
 def load(path):
     """Rows for Splink (a dict of columns) and the record keys in input order."""
-    cols = {k: [] for k in ["record_key", "precision", "lat", "lon", "cy", "cx", "gy", "gx",
-                            "name_clean", "operator_key", "codes", "address", "commune",
-                            "osm_id", "peeringdb_id"]}
+    cols = {k: [] for k in ["record_key", "source", "precision", "fine", "lat", "lon", "tol",
+                            "cy", "cx", "name_clean", "name_tokens", "operator_key", "codes",
+                            "address", "commune", "osm_id", "peeringdb_id"]}
     with open(path, newline="") as fh:
         for row in csv.DictReader(fh):
             g = lambda k: (row.get(k) or "").strip()  # noqa: E731
@@ -78,18 +86,21 @@ def load(path):
                 lon = lat = None
             if lat is None:
                 prec = ""
+            cols["source"].append(g("source") or None)
             cols["precision"].append(prec or None)
+            fine = prec in ("building", "address")
+            cols["fine"].append("y" if fine else "n")
             cols["lat"].append(lat)
             cols["lon"].append(lon)
-            cols["cy"].append(math.floor(lat / 0.01) if lat is not None else None)
-            cols["cx"].append(math.floor(lon / 0.015) if lon is not None else None)
-            cols["gy"].append(math.floor(lat / 0.045) if lat is not None else None)
-            cols["gx"].append(math.floor(lon / 0.0675) if lon is not None else None)
+            cols["tol"].append(TOLERANCE_M.get(prec))
+            cols["cy"].append(math.floor(lat / 0.01) if fine else None)
+            cols["cx"].append(math.floor(lon / 0.015) if fine else None)
             op = operator_key(g("operator")) if g("operator") else ""
             cols["operator_key"].append(op or None)
             op_words = set(op.split("-")) if op else set()
             words = [w for w in slug_words(g("name")) if w not in GENERIC and w not in op_words]
             cols["name_clean"].append(" ".join(words) or None)
+            cols["name_tokens"].append(";".join(w for w in words if len(w) >= 3) or None)
             codes = sorted({code_key(c) for c in g("codes").split(";") if c.strip()})
             cols["codes"].append(codes or None)
             for k in ["address", "commune", "osm_id", "peeringdb_id"]:
@@ -114,16 +125,19 @@ def main(argv):
     # Spill to disk rather than fail: well under the machine's 24 GiB (and run.sh's cap).
     con.execute(f"SET memory_limit = '{os.environ.get('SPLINK_DUCKDB_MEMORY', '14GB')}'")
     cols["codes"] = [";".join(c) if c else None for c in cols["codes"]]
+    from splink.blocking_rule_library import And, CustomRule
+    import splink.comparison_level_library as cll
     frame = pd.DataFrame({
         **{k: pd.array(v, dtype="string") for k, v in cols.items()
-           if k not in ("lat", "lon", "cy", "cx", "gy", "gx")},
-        **{k: pd.array(cols[k], dtype="Float64") for k in ("lat", "lon")},
-        **{k: pd.array(cols[k], dtype="Int64") for k in ("cy", "cx", "gy", "gx")},
+           if k not in ("lat", "lon", "tol", "cy", "cx")},
+        **{k: pd.array(cols[k], dtype="Float64") for k in ("lat", "lon", "tol")},
+        **{k: pd.array(cols[k], dtype="Int64") for k in ("cy", "cx")},
     })
     con.register("records_frame", frame)
     con.execute(
         "CREATE TABLE records AS SELECT * REPLACE "
-        "(CAST(string_split(codes, ';') AS VARCHAR[]) AS codes) FROM records_frame"
+        "(CAST(string_split(codes, ';') AS VARCHAR[]) AS codes, "
+        "CAST(string_split(name_tokens, ';') AS VARCHAR[]) AS name_tokens) FROM records_frame"
     )
     con.unregister("records_frame")
     keys = cols["record_key"]
@@ -135,10 +149,11 @@ def main(argv):
         "AND abs(l.lat - r.lat) <= 0.009 AND abs(l.lon - r.lon) <= 0.0137"
         for dy in (0, -1, 1) for dx in (0, -1, 1)
     ]
+    imprecise = CustomRule("(l.fine = 'n' OR r.fine = 'n')")
     coarse = [
-        f"l.gy = r.gy + {dy} AND l.gx = r.gx + {dx} AND {side}.precision = 'approximate' "
-        "AND abs(l.lat - r.lat) <= 0.045 AND abs(l.lon - r.lon) <= 0.068"
-        for side in ("l", "r") for dy in (0, -1, 1) for dx in (0, -1, 1)
+        And(block_on("codes", arrays_to_explode=["codes"]), imprecise),
+        And(block_on("operator_key", "commune"), imprecise),
+        And(block_on("name_tokens", "commune", arrays_to_explode=["name_tokens"]), imprecise),
     ]
     exact = [
         block_on("osm_id"),
@@ -146,12 +161,29 @@ def main(argv):
         block_on("operator_key", "codes", arrays_to_explode=["codes"]),
         block_on("commune", "address"),
     ]
+    hav = (
+        "2 * 6371008.8 * asin(sqrt(pow(sin(radians(lat_r - lat_l) / 2), 2) + "
+        "cos(radians(lat_l)) * cos(radians(lat_r)) * pow(sin(radians(lon_r - lon_l) / 2), 2)))"
+    )
+    relative = [
+        cll.CustomLevel(f"{hav} <= {f} * greatest(tol_l, tol_r)", f"within {f} x tolerance")
+        for f in (0.5, 1, 2, 4)
+    ]
+    distance = cl.CustomComparison(
+        output_column_name="relative_distance",
+        comparison_levels=[
+            cll.CustomLevel("lat_l IS NULL OR lat_r IS NULL OR tol_l IS NULL OR tol_r IS NULL")
+            .configure(is_null_level=True),
+            *relative,
+            cll.ElseLevel(),
+        ],
+    )
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="record_key",
         probability_two_random_records_match=1e-5,
         comparisons=[
-            cl.DistanceInKMAtThresholds("lat", "lon", [0.05, 0.1, 0.25, 1, 5]),
+            distance,
             cl.JaroWinklerAtThresholds("name_clean", [0.93, 0.8]),
             cl.ExactMatch("operator_key"),
             cl.ArrayIntersectAtSizes("codes", [1]),
@@ -161,6 +193,7 @@ def main(argv):
         ],
         blocking_rules_to_generate_predictions=[*exact, *fine, *coarse],
         retain_matching_columns=False,
+        additional_columns_to_retain=["source"],
         retain_intermediate_calculation_columns=False,
     )
     linker = Linker("records", settings, db_api=DuckDBAPI(connection=con))
@@ -179,7 +212,12 @@ def main(argv):
     print(f"splink: training done in {train_s:.2f}s (load {load_s:.2f}s)", file=sys.stderr)
 
     t0 = time.perf_counter()
-    pred = linker.inference.predict(threshold_match_probability=THRESHOLD)
+    raw = linker.inference.predict(threshold_match_probability=THRESHOLD)
+    # Same-source pairs are excluded (a source lists a site once).
+    kept = con.execute(
+        f"SELECT * FROM {raw.physical_name} WHERE source_l IS DISTINCT FROM source_r"
+    ).df()
+    pred = linker.table_management.register_table_predict(kept, overwrite=True)
     predict_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(

@@ -44,8 +44,12 @@ enum Command {
     /// List the sources of the catalog with their adapter, licence and files.
     Sources,
     /// Explain a facility of a built inventory: members, pair scores, rules, field choices.
+    /// With two record keys: why they are (not) in one facility (score parts, the rule that
+    /// refused the merge, contradicting pairs).
     Explain {
         facility_id: String,
+        /// A second record key: explain why it and the first are not merged.
+        other_record: Option<String>,
         /// The inventory to read.
         #[arg(long, default_value = "output/inventory.gpkg")]
         inventory: PathBuf,
@@ -198,6 +202,21 @@ pub fn run() -> anyhow::Result<ExitCode> {
         Command::Sources => sources(&catalog),
         Command::Explain {
             facility_id,
+            other_record: Some(other),
+            inventory,
+        } => match explain::why_not(&inventory, &facility_id, &other)? {
+            Some(text) => {
+                print!("{text}");
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                eprintln!("dcinv: record {facility_id} or {other} not in {}", inventory.display());
+                Ok(ExitCode::from(2))
+            }
+        },
+        Command::Explain {
+            facility_id,
+            other_record: None,
             inventory,
         } => explain_facility(&facility_id, &inventory),
         Command::EvalLinks { labels, inventory } => {

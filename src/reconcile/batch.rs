@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use super::blocking;
 use super::link::{self, LinkParams, LinkRecord};
 use super::normalize::{code_key, name_words, operator_key};
 use crate::error::ParseError;
@@ -169,7 +170,9 @@ pub fn link_csv(input: &Path, output: &Path) -> Result<BatchStats, ParseError> {
     let read_s = t.elapsed().as_secs_f64();
     let params = LinkParams::default();
     let t = Instant::now();
-    let candidates = link::candidates(&records, &params);
+    let ranks = link::key_ranks(&records);
+    let candidates = blocking::candidates(&records, &ranks, &params);
+    drop(ranks);
     let block_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     // Only pairs that clustering acts on are kept: merges and contradictions (the build keeps
@@ -178,6 +181,11 @@ pub fn link_csv(input: &Path, output: &Path) -> Result<BatchStats, ParseError> {
         .par_iter()
         .map(|&(a, b)| link::score(&records, a, b))
         .filter(|p| link::wants_merge(p, &params) || link::contradicts(&records, p, &params))
+        .map(|mut p| {
+            // Clustering reads the total and the flags, not the parts: free them.
+            p.parts = Vec::new();
+            p
+        })
         .collect();
     let candidate_pairs = candidates.len();
     drop(candidates);

@@ -173,3 +173,215 @@ pub fn read_links(gpkg: &Path) -> Result<std::collections::HashMap<String, Strin
         .map_err(&err)?;
     Ok(rows.filter_map(Result::ok).collect())
 }
+
+/// One record as `why_not` shows it.
+struct Shown {
+    facility: String,
+    rule: String,
+    source: String,
+    line: String,
+    point: Option<(f64, f64)>,
+}
+
+/// (lon, lat) of a GeoPackage point blob (standard header, optional envelope, WKB point).
+fn gpkg_point(blob: &[u8]) -> Option<(f64, f64)> {
+    if blob.len() < 8 || &blob[..2] != b"GP" {
+        return None;
+    }
+    let envelope = match (blob[3] >> 1) & 0x07 {
+        0 => 0,
+        1 => 32,
+        2 | 3 => 48,
+        4 => 64,
+        _ => return None,
+    };
+    let wkb = blob.get(8 + envelope..)?;
+    let little = *wkb.first()? == 1;
+    let num = |b: &[u8]| -> Option<f64> {
+        let a: [u8; 8] = b.try_into().ok()?;
+        Some(if little {
+            f64::from_le_bytes(a)
+        } else {
+            f64::from_be_bytes(a)
+        })
+    };
+    let (x, y) = (num(wkb.get(5..13)?)?, num(wkb.get(13..21)?)?);
+    (x.is_finite() && y.is_finite()).then_some((x, y))
+}
+
+fn shown(conn: &Connection, key: &str) -> rusqlite::Result<Option<Shown>> {
+    let row = conn.query_row(
+        "SELECT l.facility_id, l.rule, s.source_id, s.name, s.operator, s.codes, s.point_precision, \
+         s.address, s.geom FROM links l JOIN source_records s USING (record_key) \
+         WHERE l.record_key = ?1",
+        params![key],
+        |r| {
+            let text = |i: usize| -> rusqlite::Result<String> {
+                Ok(r.get::<_, Option<String>>(i)?.unwrap_or_else(|| "-".into()))
+            };
+            Ok(Shown {
+                facility: r.get(0)?,
+                rule: r.get(1)?,
+                source: r.get(2)?,
+                line: format!(
+                    "{} | operator {} | codes {} | {} point | address {}",
+                    text(3)?,
+                    text(4)?,
+                    text(5)?,
+                    text(6)?,
+                    text(7)?
+                ),
+                point: r
+                    .get::<_, Option<Vec<u8>>>(8)?
+                    .as_deref()
+                    .and_then(gpkg_point),
+            })
+        },
+    );
+    match row {
+        Ok(s) => Ok(Some(s)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// What an outcome of `pair_scores` means.
+fn outcome_meaning(outcome: &str) -> &'static str {
+    match outcome {
+        "accepted" => "merged by this pair",
+        "redundant" => "already in one facility when this pair was taken",
+        "rejected" => "refused: a hard rule says no, or the score is below the threshold (3.0)",
+        "deferred" => {
+            "refused as a pair: one record says nothing but where it is, and distance is the only \
+             evidence; such a record joins only the clearly nearest site (attach rule)"
+        }
+        "ambiguous" => {
+            "refused: the imprecise record (city centre, commune) fits several sites about \
+             equally well (their best scores differ by less than 1.0), so it joins none"
+        }
+        "blocked_contradiction" => {
+            "refused: a member of one facility contradicts a member of the other (a hard no, a \
+             score below -2, two records of one source without direct evidence, or a curator \
+             split); the contradicting pairs are listed below"
+        }
+        "blocked_imprecise_bridge" => {
+            "refused: an imprecise point (city centre, commune) may join one site, never bridge \
+             two sites that each have a precise point"
+        }
+        "blocked_anonymous_bridge" => {
+            "refused: distance alone through an anonymous record may not join two identified \
+             sites"
+        }
+        _ => "",
+    }
+}
+
+/// Why two records are (or are not) in one facility: the pair's score parts, the hard rule
+/// or clustering rule that refused it, the contradicting pairs between the two facilities,
+/// or, when the pair was never scored, why it was not a candidate. None when a record is not
+/// in the inventory.
+pub fn why_not(gpkg: &Path, a: &str, b: &str) -> Result<Option<String>, StoreError> {
+    let err = sql_err(gpkg);
+    let conn = Connection::open_with_flags(gpkg, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&err)?;
+    let (Some(ra), Some(rb)) = (shown(&conn, a).map_err(&err)?, shown(&conn, b).map_err(&err)?)
+    else {
+        return Ok(None);
+    };
+    let mut t = String::new();
+    for (key, r) in [(a, &ra), (b, &rb)] {
+        let _ = writeln!(t, "{key}\n  {}\n  in {} ({})", r.line, r.facility, r.rule);
+    }
+    let distance = match (ra.point, rb.point) {
+        (Some(p), Some(q)) => Some(crate::common::distance_m(p, q)),
+        _ => None,
+    };
+    if let Some(d) = distance {
+        let _ = writeln!(t, "distance {d:.0} m");
+    }
+    if ra.facility == rb.facility {
+        let _ = writeln!(
+            t,
+            "\nMERGED: both are members of {} (`dcinv explain {}` shows how).",
+            ra.facility, ra.facility
+        );
+    } else {
+        let _ = writeln!(t, "\nNOT MERGED: {} and {}.", ra.facility, rb.facility);
+    }
+    let pair = conn.query_row(
+        "SELECT score, parts, hard_rule, outcome FROM pair_scores \
+         WHERE (record_a = ?1 AND record_b = ?2) OR (record_a = ?2 AND record_b = ?1)",
+        params![a, b],
+        |r| {
+            Ok((
+                r.get::<_, f64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        },
+    );
+    match pair {
+        Ok((score, parts, hard, outcome)) => {
+            let _ = writeln!(
+                t,
+                "pair score {score:.1} = [{parts}]{}\noutcome {outcome}: {}",
+                hard.map(|h| format!("; hard rule {h}")).unwrap_or_default(),
+                outcome_meaning(&outcome)
+            );
+        }
+        Err(rusqlite::Error::QueryReturnedNoRows) => {
+            let _ = writeln!(
+                t,
+                "never scored: not a candidate pair. Precise records meet their 20 nearest \
+                 precise neighbours within 4 x the larger precision tolerance (building 80 m, \
+                 address 250 m; at most 1 km); imprecise ones meet records sharing a site \
+                 code, operator, name word or commune; all share exact keys (OSM id, \
+                 PeeringDB id, operator + code, commune + address).{}",
+                if ra.source == rb.source {
+                    " Both come from one source."
+                } else {
+                    ""
+                }
+            );
+        }
+        Err(e) => return Err(err(e)),
+    }
+    if ra.facility != rb.facility {
+        // The pairs between the two facilities that forbid them to be one.
+        let mut stmt = conn
+            .prepare(
+                "SELECT p.record_a, p.record_b, p.score, p.parts, p.hard_rule FROM pair_scores p \
+                 JOIN links la ON la.record_key = p.record_a \
+                 JOIN links lb ON lb.record_key = p.record_b \
+                 WHERE ((la.facility_id = ?1 AND lb.facility_id = ?2) \
+                     OR (la.facility_id = ?2 AND lb.facility_id = ?1)) \
+                 AND (p.hard_rule LIKE 'cannot_link%' OR p.score < -2.0 \
+                      OR p.outcome = 'rejected' AND p.parts LIKE '%same_source%') \
+                 ORDER BY p.score, p.record_a, p.record_b",
+            )
+            .map_err(&err)?;
+        let rows: Vec<String> = stmt
+            .query_map(params![ra.facility, rb.facility], |r| {
+                Ok(format!(
+                    "  {} ~ {}  {:.1} [{}]{}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, f64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?
+                        .map(|h| format!(" {h}"))
+                        .unwrap_or_default()
+                ))
+            })
+            .map_err(&err)?
+            .filter_map(Result::ok)
+            .collect();
+        if !rows.is_empty() {
+            let _ = writeln!(t, "contradicting pairs between the two facilities:");
+            for r in rows {
+                let _ = writeln!(t, "{r}");
+            }
+        }
+    }
+    Ok(Some(t))
+}

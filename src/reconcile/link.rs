@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use super::kdtree::KdTree;
+
 use rayon::prelude::*;
 
 use crate::common::distance_m;
@@ -58,6 +60,8 @@ pub struct Pair {
     pub parts: Vec<(&'static str, f64)>,
     pub total: f64,
     pub hard: Option<Hard>,
+    /// No evidence but distance: no must-link and no positive part other than distance.
+    pub distance_only: bool,
     /// Set by clustering: accepted (merged), rejected (below threshold or hard no), or
     /// blocked (above threshold, refused because the clusters contradict each other).
     pub outcome: Outcome,
@@ -67,7 +71,10 @@ pub struct Pair {
 pub enum Outcome {
     Accepted,
     Rejected,
-    Blocked,
+    Blocked(Refusal),
+    /// An imprecise record (city centre, commune) that fits several sites about equally
+    /// well: it joins none of them.
+    Ambiguous,
     /// Above threshold, but the two records were already in one facility.
     Redundant,
     /// One record says nothing but where it is: it joins a site only through
@@ -80,9 +87,33 @@ impl Outcome {
         match self {
             Outcome::Accepted => "accepted",
             Outcome::Rejected => "rejected",
-            Outcome::Blocked => "blocked",
+            Outcome::Blocked(r) => r.as_str(),
+            Outcome::Ambiguous => "ambiguous",
             Outcome::Redundant => "redundant",
             Outcome::Deferred => "deferred",
+        }
+    }
+}
+
+/// Why clustering refused a pair that scored above the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A member of one cluster contradicts a member of the other (a hard no, a score below
+    /// the contradiction level, two records of one source without direct evidence, a
+    /// curator split).
+    Contradiction,
+    /// An imprecise point would join two clusters that each hold a precise point.
+    ImpreciseBridge,
+    /// Distance alone would join two identified sites through an anonymous record.
+    AnonymousBridge,
+}
+
+impl Refusal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Contradiction => "blocked_contradiction",
+            Refusal::ImpreciseBridge => "blocked_imprecise_bridge",
+            Refusal::AnonymousBridge => "blocked_anonymous_bridge",
         }
     }
 }
@@ -105,6 +136,13 @@ pub struct LinkParams {
     pub attach_building_m: f64,
     /// The nearest site must be this many times nearer than the next one.
     pub attach_margin: f64,
+    /// Precise records meet this many nearest precise neighbours (within the pair radius).
+    pub k_nearest: usize,
+    /// Imprecise records meet this many members of each of their key blocks.
+    pub k_key: usize,
+    /// An imprecise record joins its best-scoring site only when the next site scores at
+    /// least this much less.
+    pub ambiguity_margin: f64,
 }
 
 impl Default for LinkParams {
@@ -113,16 +151,19 @@ impl Default for LinkParams {
             threshold: 3.0,
             contradiction: -2.0,
             radius_m: 1000.0,
-            approximate_radius_m: 5000.0,
-            attach_m: 125.0,
+            approximate_radius_m: 12_000.0,
+            attach_m: 100.0,
             attach_building_m: 50.0,
             attach_margin: 1.25,
+            k_nearest: 20,
+            k_key: 8,
+            ambiguity_margin: 1.0,
         }
     }
 }
 
 /// How far apart two points of this precision may be and still be one site, metres.
-fn tolerance_m(p: PointPrecision) -> f64 {
+pub(crate) fn tolerance_m(p: PointPrecision) -> f64 {
     match p {
         PointPrecision::Building => 80.0,
         PointPrecision::Address => 250.0,
@@ -131,199 +172,10 @@ fn tolerance_m(p: PointPrecision) -> f64 {
     }
 }
 
-/// Metres per degree of latitude on the haversine sphere (a lower bound on any distance
-/// between two points `dlat` degrees apart).
-const METRES_PER_DEGREE_LAT: f64 = 6_371_008.8 * std::f64::consts::PI / 180.0;
-
-/// Grid cell of ~1.1 km: 0.01° of latitude by 0.015° of longitude.
+/// Grid cell of ~1.1 km: 0.01° of latitude by 0.015° of longitude (`link-csv` links records
+/// in cell order, so that the two records of a pair sit close in memory).
 pub fn cell(p: (f64, f64)) -> (i32, i32) {
     ((p.1 / 0.01).floor() as i32, (p.0 / 0.015).floor() as i32)
-}
-
-/// Records by grid cell, as one sorted array: the cells of one grid row are contiguous, so
-/// the neighbours of a cell are found with one binary search per row (no hashing). Each entry
-/// carries its point, so scans do not chase the records.
-pub struct CellIndex {
-    entries: Vec<CellEntry>,
-    /// (row, first entry of the row), one per non-empty row, sorted: a row is found by a
-    /// binary search over this short, cache-resident list.
-    rows: Vec<(i32, u32)>,
-}
-
-/// One record in the cell index.
-#[derive(Debug, Clone, Copy)]
-pub struct CellEntry {
-    row: i32,
-    col: i32,
-    /// Index of the record.
-    pub i: u32,
-    /// Whether the record's point is approximate (a wider candidate ring).
-    pub approximate: bool,
-    /// (lon, lat) in degrees.
-    pub point: (f64, f64),
-}
-
-impl CellIndex {
-    pub fn new(records: &[LinkRecord], keep: impl Fn(&LinkRecord) -> bool) -> CellIndex {
-        let mut entries: Vec<CellEntry> = records
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| keep(r))
-            .filter_map(|(i, r)| {
-                let p = r.point?;
-                let (row, col) = cell(p);
-                Some(CellEntry {
-                    row,
-                    col,
-                    i: i as u32,
-                    approximate: r.precision == PointPrecision::Approximate,
-                    point: p,
-                })
-            })
-            .collect();
-        entries.par_sort_unstable_by_key(|e| (e.row, e.col, e.i));
-        let mut rows: Vec<(i32, u32)> = Vec::new();
-        for (k, e) in entries.iter().enumerate() {
-            if rows.last().is_none_or(|&(r, _)| r != e.row) {
-                rows.push((e.row, k as u32));
-            }
-        }
-        CellIndex { entries, rows }
-    }
-
-    /// The indexed entries, in cell order (scanning in this order keeps neighbouring queries
-    /// on the same rows).
-    pub fn entries(&self) -> &[CellEntry] {
-        &self.entries
-    }
-
-    /// The entries of grid row `row`.
-    fn row(&self, row: i32) -> &[CellEntry] {
-        let Ok(k) = self.rows.binary_search_by_key(&row, |&(r, _)| r) else {
-            return &[];
-        };
-        let from = self.rows[k].1 as usize;
-        let to = self
-            .rows
-            .get(k + 1)
-            .map_or(self.entries.len(), |&(_, s)| s as usize);
-        &self.entries[from..to]
-    }
-
-    /// The entries in the cells within `ring` cells of `(row, col)` (a square of cells), one
-    /// slice per grid row.
-    pub fn around(&self, (row, col): (i32, i32), ring: i32) -> impl Iterator<Item = &[CellEntry]> {
-        (row - ring..=row + ring).map(move |r| {
-            let entries = self.row(r);
-            let from = entries.partition_point(|e| e.col < col - ring);
-            let len = entries[from..].partition_point(|e| e.col <= col + ring);
-            &entries[from..from + len]
-        })
-    }
-}
-
-/// Candidate pairs (a < b), deduplicated and sorted. The grid scan runs in parallel.
-pub fn candidates(records: &[LinkRecord], params: &LinkParams) -> Vec<(u32, u32)> {
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    let mut add = |a: usize, b: usize| {
-        if a != b {
-            pairs.push((a.min(b) as u32, a.max(b) as u32));
-        }
-    };
-    // Spatial blocking on a grid.
-    let grid = CellIndex::new(records, |r| r.precision != PointPrecision::Commune);
-    let near = |i: usize| -> Vec<(u32, u32)> {
-        let r = &records[i];
-        let mut found = Vec::new();
-        let Some(p) = r.point else { return found };
-        if r.precision == PointPrecision::Commune {
-            return found;
-        }
-        let approximate_i = r.precision == PointPrecision::Approximate;
-        // Cells to scan around the record's own: a cell is at least ~1.05 km wide (up to 52°
-        // of latitude), so 1 cell covers the 1 km radius and 5 cells the 5 km one.
-        let ri = if approximate_i { 5 } else { 1 };
-        for row in grid.around(cell(p), ri) {
-            for e in row {
-                let j = e.i as usize;
-                // Each pair is examined from the side with the larger ring (or lower index).
-                if (e.approximate && !approximate_i) || (e.approximate == approximate_i && j <= i) {
-                    continue;
-                }
-                // Either side approximate: the approximate radius (the larger one).
-                let radius = if approximate_i || e.approximate {
-                    params.approximate_radius_m
-                } else {
-                    params.radius_m
-                };
-                let q = e.point;
-                // Latitude alone already too far: skip the trigonometry.
-                if (q.1 - p.1).abs() * METRES_PER_DEGREE_LAT > radius {
-                    continue;
-                }
-                if distance_m(p, q) <= radius {
-                    found.push((i.min(j) as u32, i.max(j) as u32));
-                }
-            }
-        }
-        found
-    };
-    // Records with a point, in cell order (the others have no spatial candidates).
-    let spatial: Vec<(u32, u32)> = grid
-        .entries()
-        .par_iter()
-        .flat_map_iter(|e| near(e.i as usize))
-        .collect();
-    // Commune blocks: a point that only says "somewhere in this commune".
-    let mut by_commune: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Some(c) = &r.commune {
-            by_commune.entry(c.as_str()).or_default().push(i);
-        }
-    }
-    for (i, r) in records.iter().enumerate() {
-        if r.precision == PointPrecision::Commune
-            && let Some(c) = &r.commune
-        {
-            for &j in &by_commune[c.as_str()] {
-                add(i, j);
-            }
-        }
-    }
-    // Exact keys.
-    let mut keys: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Some(n) = r.osm_num {
-            keys.entry(format!("osm:{n}")).or_default().push(i);
-        }
-        if let Some(n) = r.peeringdb_id {
-            keys.entry(format!("pdb:{n}")).or_default().push(i);
-        }
-        if let Some(op) = &r.operator {
-            for c in &r.codes {
-                keys.entry(format!("code:{op}:{c}")).or_default().push(i);
-            }
-        }
-        if let (Some(a), Some(c)) = (&r.address, &r.commune) {
-            keys.entry(format!("addr:{c}:{a}")).or_default().push(i);
-        }
-    }
-    for members in keys.values() {
-        // Large key groups would be all-pairs; they only arise from bad data.
-        if members.len() > 50 {
-            continue;
-        }
-        for (x, &a) in members.iter().enumerate() {
-            for &b in &members[x + 1..] {
-                add(a, b);
-            }
-        }
-    }
-    let mut out = spatial;
-    out.append(&mut pairs);
-    out.par_sort_unstable();
-    out.dedup();
-    out
 }
 
 /// Scores one pair. Symmetric: `score(a, b)` and `score(b, a)` give the same total.
@@ -362,7 +214,9 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
 
     if !ra.codes.is_empty() && !rb.codes.is_empty() {
         if ra.codes.iter().any(|c| rb.codes.contains(c)) {
-            parts.push(("same_site_code", 6.0));
+            // A record naming two sites ("PA2/PA3") is first about the one it names first.
+            let first = ra.codes[0] == rb.codes[0];
+            parts.push(("same_site_code", if first { 6.0 } else { 5.0 }));
         } else if same_operator == Some(true) {
             parts.push(("different_site_codes", -6.0));
             if hard.is_none() {
@@ -373,10 +227,21 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
         }
     }
 
-    if ra.precision == PointPrecision::Commune || rb.precision == PointPrecision::Commune {
+    let placed_by_commune = |r: &LinkRecord| {
+        matches!(r.precision, PointPrecision::Commune | PointPrecision::None)
+    };
+    if placed_by_commune(ra) || placed_by_commune(rb) {
+        // Only the communes say where: different communes are different places (a
+        // département-level "commune" `depNN` only rules out other départements).
         match (&ra.commune, &rb.commune) {
             (Some(x), Some(y)) if x == y => parts.push(("same_commune", 0.5)),
-            (Some(_), Some(_)) => parts.push(("different_commune", -3.0)),
+            (Some(x), Some(y)) if same_departement(x, y) => {}
+            (Some(_), Some(_)) => {
+                parts.push(("different_commune", -3.0));
+                if hard.is_none() {
+                    hard = Some(Hard::CannotLink("different_communes"));
+                }
+            }
             _ => {}
         }
     } else if let Some(d) = distance_m {
@@ -397,6 +262,11 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
         } else if r <= 10.0 {
             -3.0
         } else {
+            // More than ten tolerances apart: two places, whatever the names say (an
+            // operator reuses its codes in other cities).
+            if hard.is_none() {
+                hard = Some(Hard::CannotLink("far_apart"));
+            }
             -6.0
         };
         parts.push(("distance", w));
@@ -410,9 +280,19 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
         name_key_without(&rb.name_words, &ra.operator_words, &rb.operator_words),
     );
     if !ka.is_empty() && !kb.is_empty() {
-        let sim = strsim::jaro_winkler(&ka, &kb);
+        // Word order does not matter ("OVH GRA Gravelines" = "OVHcloud Gravelines GRA"), and
+        // a name whose words are all in the other's ("Telehouse Voltaire" and "Telehouse Paris
+        // Voltaire") is similar.
+        let (wa, wb) = (word_set(&ka), word_set(&kb));
+        let sim = if wa == wb {
+            1.0
+        } else {
+            strsim::jaro_winkler(&ka, &kb)
+        };
+        let contained = wa.is_subset(&wb) || wb.is_subset(&wa);
         let (na, nb) = (name_numbers(&ka), name_numbers(&kb));
-        if !na.is_empty() && !nb.is_empty() && na != nb {
+        let subset = |x: &[&str], y: &[&str]| x.iter().all(|w| y.contains(w));
+        if !na.is_empty() && !nb.is_empty() && !subset(&na, &nb) && !subset(&nb, &na) {
             // "Marne Est 1" and "Marne Est 2": one digit apart, two buildings.
             parts.push(("different_number_in_name", -3.0));
         } else if ka == kb && !na.is_empty() {
@@ -420,7 +300,7 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
             parts.push(("same_numbered_name", 4.0));
         } else if sim >= 0.93 {
             parts.push(("same_name", 3.0));
-        } else if sim >= 0.8 {
+        } else if sim >= 0.8 || contained {
             parts.push(("similar_name", 1.5));
         } else if sim < 0.55 {
             parts.push(("different_name", -1.5));
@@ -441,14 +321,23 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
     }
 
     // An OSM node a few metres from an OSM way is the classic point-plus-outline double
-    // mapping of one site; otherwise a source rarely lists one site twice.
+    // mapping of one site; otherwise a source rarely lists one site twice. A layer that
+    // merges mapped objects with hand-placed entries (a precise point and a city-centre one)
+    // does list sites twice, once of each kind: no penalty between the two kinds.
     let node_on_outline = matches!((ra.osm_type, rb.osm_type), (Some(x), Some(y)) if x != y && (x == 'n' || y == 'n'))
         && distance_m.is_some_and(|d| d <= 0.5 * tolerance_m(PointPrecision::Building));
-    if ra.source == rb.source && distance_m.is_none_or(|d| d > 1.0) && !node_on_outline {
+    let two_kinds = precise(ra) != precise(rb);
+    if ra.source == rb.source
+        && distance_m.is_none_or(|d| d > 1.0)
+        && !node_on_outline
+        && !two_kinds
+    {
         parts.push(("same_source", -2.0));
     }
 
     let total = parts.iter().map(|(_, w)| w).sum();
+    let distance_only = !matches!(hard, Some(Hard::MustLink(_)))
+        && parts.iter().all(|(n, w)| *n == "distance" || *w <= 0.0);
     Pair {
         a,
         b,
@@ -456,6 +345,7 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
         parts,
         total,
         hard,
+        distance_only,
         outcome: Outcome::Rejected,
     }
 }
@@ -470,11 +360,30 @@ fn name_key_without(words: &[String], ops_a: &[String], ops_b: &[String]) -> Str
         .join(" ")
 }
 
-/// The numbers in a name key (`marne est 2` → `["2"]`).
+/// Whether a département-level place (`dep91`) contains the other place (`91363`, `dep91`).
+fn same_departement(x: &str, y: &str) -> bool {
+    match (x.strip_prefix("dep"), y.strip_prefix("dep")) {
+        (Some(a), Some(b)) => a == b,
+        (Some(d), None) => y.starts_with(d),
+        (None, Some(d)) => x.starts_with(d),
+        (None, None) => false,
+    }
+}
+
+fn word_set(key: &str) -> BTreeSet<&str> {
+    key.split(' ').filter(|w| !w.is_empty()).collect()
+}
+
+/// The words of a name key that hold a digit, sorted (`marne est 2` → `["2"]`, `orion so5`
+/// → `["so5"]`): numbers and codes written into names.
 fn name_numbers(key: &str) -> Vec<&str> {
-    key.split(' ')
-        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit()))
-        .collect()
+    let mut v: Vec<&str> = key
+        .split(' ')
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// What a pair may bridge: an imprecise point (approximate, commune) or a pair whose only
@@ -491,13 +400,12 @@ fn pair_kind(records: &[LinkRecord], p: &Pair) -> PairKind {
     let imprecise = |r: &LinkRecord| !precise(r);
     PairKind {
         imprecise: imprecise(&records[p.a as usize]) || imprecise(&records[p.b as usize]),
-        distance_only: !matches!(p.hard, Some(Hard::MustLink(_)))
-            && p.parts.iter().all(|(n, w)| *n == "distance" || *w <= 0.0),
+        distance_only: p.distance_only,
         anonymous_end: !identified(&records[p.a as usize]) || !identified(&records[p.b as usize]),
     }
 }
 
-fn precise(r: &LinkRecord) -> bool {
+pub(crate) fn precise(r: &LinkRecord) -> bool {
     r.point.is_some()
         && matches!(
             r.precision,
@@ -572,7 +480,11 @@ impl Clusters {
             if (k.imprecise && both(&self.precise))
                 || (k.distance_only && k.anonymous_end && both(&self.identified))
             {
-                return Outcome::Blocked;
+                return Outcome::Blocked(if k.imprecise && both(&self.precise) {
+                    Refusal::ImpreciseBridge
+                } else {
+                    Refusal::AnonymousBridge
+                });
             }
         }
         let (small, large) = if self.members[ra as usize].len() <= self.members[rb as usize].len() {
@@ -585,7 +497,7 @@ impl Clusters {
             for &x in &self.members[small as usize] {
                 for &y in &self.contradicts[x as usize] {
                     if self.root(y) == large {
-                        return Outcome::Blocked;
+                        return Outcome::Blocked(Refusal::Contradiction);
                     }
                 }
             }
@@ -621,7 +533,7 @@ pub fn contradicts(records: &[LinkRecord], p: &Pair, params: &LinkParams) -> boo
 /// Each record's position in the order of record keys (ties by index). Sorted on the first
 /// 24 bytes of each key held inline (no pointer chasing); runs that share those bytes are then
 /// ordered by their whole keys.
-fn key_ranks(records: &[LinkRecord]) -> Vec<u32> {
+pub(crate) fn key_ranks(records: &[LinkRecord]) -> Vec<u32> {
     const PREFIX: usize = 24;
     let mut by_key: Vec<([u8; PREFIX], u32)> = records
         .par_iter()
@@ -706,14 +618,23 @@ pub fn cluster(
         })
         .collect();
     order.par_sort_unstable();
+    // Pairs joining an imprecise record to a precise one wait for the precise sites to form;
+    // pairs of two imprecise records wait until each has chosen its site (or none).
+    let mut imprecise_to_site: Vec<usize> = Vec::new();
+    let mut imprecise_pairs: Vec<usize> = Vec::new();
     for (.., i) in order {
         let i = i as usize;
         let p = &pairs[i];
         let wanted = wants_merge(p, params);
         let anonymous = records[p.a as usize].attachable || records[p.b as usize].attachable;
-        let distance_only = pair_kind(records, p).distance_only;
-        let outcome = if wanted && anonymous && distance_only {
+        let outcome = if wanted && anonymous && p.distance_only {
             Outcome::Deferred
+        } else if wanted && imprecise_side(records, p).is_some() {
+            imprecise_to_site.push(i);
+            continue;
+        } else if wanted && both_imprecise(records, p) {
+            imprecise_pairs.push(i);
+            continue;
         } else if wanted {
             let kind = pair_kind(records, p);
             uf.try_union(p.a, p.b, Some(kind), true)
@@ -722,38 +643,143 @@ pub fn cluster(
         };
         pairs[i].outcome = outcome;
     }
+    join_clearly_best(records, pairs, &imprecise_to_site, &mut uf, &key_rank, params);
+    for i in imprecise_pairs {
+        let kind = pair_kind(records, &pairs[i]);
+        pairs[i].outcome = uf.try_union(pairs[i].a, pairs[i].b, Some(kind), true);
+    }
     (0..n as u32).map(|i| uf.find(i)).collect()
 }
 
-/// The cluster nearest to record `i` among the `eligible` records of the neighbouring grid
-/// cells (distance to its nearest member), when it is within `max_d` metres and the next
-/// cluster is at least `margin` times as far; ties broken by key.
+/// Whether neither record of a pair (without a must-link) is precise.
+fn both_imprecise(records: &[LinkRecord], p: &Pair) -> bool {
+    !matches!(p.hard, Some(Hard::MustLink(_)))
+        && !precise(&records[p.a as usize])
+        && !precise(&records[p.b as usize])
+}
+
+/// The imprecise end of a pair that joins an imprecise record (approximate, commune-level,
+/// no point) to a precise one without a must-link.
+fn imprecise_side(records: &[LinkRecord], p: &Pair) -> Option<u32> {
+    if matches!(p.hard, Some(Hard::MustLink(_))) {
+        return None;
+    }
+    match (precise(&records[p.a as usize]), precise(&records[p.b as usize])) {
+        (false, true) => Some(p.a),
+        (true, false) => Some(p.b),
+        _ => None,
+    }
+}
+
+/// Imprecise records (or clusters of them) join the site their pairs score best with, only
+/// when it is clearly the best: the next site scores at least `ambiguity_margin` less. A
+/// city-centre record naming "OVHcloud Roubaix" fits each of RBX1..RBX7 equally and joins
+/// none. `pairs_at` are the waiting pairs, best first.
+fn join_clearly_best(
+    records: &[LinkRecord],
+    pairs: &mut [Pair],
+    pairs_at: &[usize],
+    uf: &mut Clusters,
+    key_rank: &[u32],
+    params: &LinkParams,
+) {
+    // Waiting pairs by the cluster of their imprecise end, clusters in key order.
+    let mut groups: HashMap<u32, Vec<usize>> = HashMap::new();
+    for &i in pairs_at {
+        let x = imprecise_side(records, &pairs[i]).expect("waiting pairs have an imprecise end");
+        groups.entry(uf.find(x)).or_default().push(i);
+    }
+    let mut groups: Vec<(u32, Vec<usize>)> = groups
+        .into_values()
+        .map(|g| {
+            let first = g
+                .iter()
+                .map(|&i| {
+                    let x = imprecise_side(records, &pairs[i]).unwrap_or(pairs[i].a);
+                    key_rank[x as usize]
+                })
+                .min()
+                .unwrap_or(0);
+            (first, g)
+        })
+        .collect();
+    groups.sort_unstable_by_key(|(first, _)| *first);
+    for (_, group) in groups {
+        // Best score per target site (the cluster of the precise end), in pair order.
+        let mut best: Vec<(u32, f64, usize)> = Vec::new();
+        for &i in &group {
+            let p = &pairs[i];
+            let x = imprecise_side(records, p).unwrap_or(p.a);
+            let site = uf.find(if x == p.a { p.b } else { p.a });
+            if uf.find(x) == site {
+                continue;
+            }
+            match best.iter_mut().find(|(s, ..)| *s == site) {
+                Some(b) if p.total > b.1 => (b.1, b.2) = (p.total, i),
+                Some(_) => {}
+                None => best.push((site, p.total, i)),
+            }
+        }
+        best.sort_by(|x, y| y.1.total_cmp(&x.1));
+        let clear = match best.as_slice() {
+            [] => false,
+            [_] => true,
+            [first, second, ..] => first.1 - second.1 >= params.ambiguity_margin,
+        };
+        let chosen = best.first().map(|b| b.2).filter(|_| clear);
+        if let Some(i) = chosen {
+            let kind = pair_kind(records, &pairs[i]);
+            pairs[i].outcome = uf.try_union(pairs[i].a, pairs[i].b, Some(kind), true);
+        }
+        for &i in &group {
+            if Some(i) == chosen {
+                continue;
+            }
+            let p = &pairs[i];
+            pairs[i].outcome = if uf.find(p.a) == uf.find(p.b) {
+                Outcome::Redundant
+            } else if chosen.is_some() {
+                Outcome::Blocked(Refusal::ImpreciseBridge)
+            } else {
+                Outcome::Ambiguous
+            };
+        }
+    }
+}
+
+/// Neighbours looked at around an orphan (bounds the cost whatever the density).
+const ATTACH_K: usize = 32;
+
+/// The cluster nearest to record `i` among the `eligible` records of `tree` (distance to its
+/// nearest member), when it is within `max_d` metres and the next cluster is at least
+/// `margin` times as far; equally near records are ordered by key.
 fn clearly_nearest(
     records: &[LinkRecord],
     roots: &[u32],
-    grid: &CellIndex,
+    tree: &KdTree,
     i: usize,
     max_d: f64,
     margin: f64,
     eligible: impl Fn(usize) -> bool,
 ) -> Option<(u32, f64)> {
     let p = records[i].point?;
-    let mut nearest: HashMap<u32, f64> = HashMap::new();
-    for e in grid.around(cell(p), 1).flatten() {
-        let j = e.i as usize;
-        if roots[j] == roots[i] || !eligible(j) {
-            continue;
-        }
-        let d = nearest.entry(roots[j]).or_insert(f64::INFINITY);
-        *d = d.min(distance_m(p, e.point));
-    }
-    let mut by_distance: Vec<(u32, f64)> = nearest.into_iter().collect();
-    by_distance.sort_by(|x, y| {
-        x.1.total_cmp(&y.1)
-            .then(records[x.0 as usize].key.cmp(&records[y.0 as usize].key))
+    let found = tree.nearest(p, ATTACH_K, max_d * margin, &|j| {
+        roots[j as usize] != roots[i] && eligible(j as usize)
     });
-    let &(root, d) = by_distance.first()?;
-    (d <= max_d && by_distance.get(1).is_none_or(|(_, d2)| *d2 >= margin * d)).then_some((root, d))
+    let mut first: Option<(u32, f64)> = None;
+    for f in found {
+        let j = f.2 as usize;
+        let d = records[j].point.map_or(f64::INFINITY, |q| distance_m(p, q));
+        match first {
+            None if d > max_d => return None,
+            None => first = Some((roots[j], d)),
+            Some((root, d0)) if roots[j] != root => {
+                return (d >= margin * d0).then_some((root, d0));
+            }
+            Some(_) => {}
+        }
+    }
+    first
 }
 
 /// How an orphan joined a site.
@@ -781,8 +807,17 @@ pub fn attach_orphans(
     for r in roots.iter() {
         size[*r as usize] += 1;
     }
-    let grid = CellIndex::new(records, precise);
     let key_rank = key_ranks(records);
+    let tree_of = |keep: &dyn Fn(&LinkRecord) -> bool| {
+        KdTree::new(
+            records
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| keep(r))
+                .filter_map(|(i, r)| Some((i as u32, r.point?, key_rank[i]))),
+        )
+    };
+    let grid = tree_of(&precise);
     let mut order: Vec<usize> = (0..records.len()).collect();
     order.sort_unstable_by_key(|&i| key_rank[i]);
     let mut identified_root = vec![false; records.len()];
@@ -805,9 +840,7 @@ pub fn attach_orphans(
     };
     // (0) An anonymous building point joins the clearly nearest anonymous site of another
     // source within `attach_building_m` (an unnamed way exported by two sources).
-    let anon_grid = CellIndex::new(records, |r| {
-        r.attachable && r.precision == PointPrecision::Building
-    });
+    let anon_grid = tree_of(&|r| r.attachable && r.precision == PointPrecision::Building);
     for &i in &order {
         let r = &records[i];
         if !(r.attachable && r.precision == PointPrecision::Building)
@@ -935,7 +968,8 @@ mod tests {
 
     fn run(records: &[LinkRecord]) -> (Vec<u32>, Vec<Pair>) {
         let params = LinkParams::default();
-        let mut pairs: Vec<Pair> = candidates(records, &params)
+        let ranks = key_ranks(records);
+        let mut pairs: Vec<Pair> = crate::reconcile::blocking::candidates(records, &ranks, &params)
             .into_iter()
             .map(|(a, b)| score(records, a, b))
             .collect();
@@ -963,37 +997,6 @@ mod tests {
         let mut got: Vec<usize> = (0..keys.len()).collect();
         got.sort_by_key(|&i| ranks[i]);
         assert_eq!(got, expected);
-    }
-
-    #[test]
-    fn cell_index_finds_the_records_of_the_neighbouring_cells() {
-        let records: Vec<LinkRecord> = (0..50)
-            .map(|i| {
-                rec(
-                    &format!("r{i}"),
-                    0,
-                    2.0 + 0.013 * f64::from(i % 7),
-                    48.0 + 0.009 * f64::from(i / 7),
-                )
-            })
-            .collect();
-        let index = CellIndex::new(&records, |_| true);
-        for (i, r) in records.iter().enumerate() {
-            let (row, col) = cell(r.point.unwrap());
-            let mut got: Vec<usize> = index
-                .around((row, col), 1)
-                .flatten()
-                .map(|e| e.i as usize)
-                .collect();
-            got.sort_unstable();
-            let expected: Vec<usize> = (0..records.len())
-                .filter(|&j| {
-                    let (rj, cj) = cell(records[j].point.unwrap());
-                    (rj - row).abs() <= 1 && (cj - col).abs() <= 1
-                })
-                .collect();
-            assert_eq!(got, expected, "record {i}");
-        }
     }
 
     #[test]
@@ -1027,7 +1030,7 @@ mod tests {
         let (roots, pairs) = run(&[a, b, c]);
         assert_ne!(roots[0], roots[2], "{pairs:?}");
         assert!(roots[1] == roots[0] || roots[1] == roots[2]);
-        assert!(pairs.iter().any(|p| p.outcome == Outcome::Blocked));
+        assert!(pairs.iter().any(|p| matches!(p.outcome, Outcome::Blocked(_))));
     }
 
     #[test]

@@ -10,9 +10,12 @@
 //! never takes an id in use.
 
 pub mod batch;
+pub mod campus;
+pub mod blocking;
 pub mod eval;
 pub mod explain;
 pub mod golden;
+pub mod kdtree;
 pub mod link;
 pub mod normalize;
 pub mod overrides;
@@ -280,7 +283,8 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
         }
     }
 
-    let mut pairs: Vec<Pair> = link::candidates(&lrecs, &ctx.params)
+    let ranks = link::key_ranks(&lrecs);
+    let mut pairs: Vec<Pair> = blocking::candidates(&lrecs, &ranks, &ctx.params)
         .into_iter()
         .map(|(a, b)| link::score(&lrecs, a, b))
         .collect();
@@ -343,7 +347,7 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
         });
     }
 
-    assign_campuses(&mut facilities);
+    campus::assign_campuses(&mut facilities);
 
     // Links and pair rows.
     let fpoint: HashMap<&str, Option<LonLat>> = facilities
@@ -546,7 +550,7 @@ fn golden_facility(
                     .map(|op| op.name.clone())
             })
     });
-    let operator = golden::choose_text("operator", &op_candidates, &members);
+    let operator = choose_operator(&op_candidates, name.as_ref(), &members, ctx.registry);
     let address = golden::choose_text(
         "address",
         &text_candidates(&|m| m.record.address.line()),
@@ -565,10 +569,17 @@ fn golden_facility(
         .collect();
     codes.sort();
     codes.dedup();
-    let operator_id = group
-        .iter()
-        .filter_map(|&i| lrecs[i].operator.clone())
-        .find(|o| !o.starts_with("raw:"));
+    // The registered operator of the chosen operator value, else the first member's.
+    let operator_id = operator
+        .as_ref()
+        .and_then(|o| ctx.registry.resolve(&o.value, None))
+        .map(|o| o.id.clone())
+        .or_else(|| {
+            group
+                .iter()
+                .filter_map(|&i| lrecs[i].operator.clone())
+                .find(|o| !o.starts_with("raw:"))
+        });
     let operator_kind = operator_id.as_deref().and_then(|id| {
         ctx.registry
             .operators
@@ -629,6 +640,43 @@ fn golden_facility(
     }
 }
 
+/// The operator of a facility: by trust tier and specificity (`golden::choose_text`), except
+/// that an operator named in the facility's chosen name ("Free Pro – Datacenter Marseille
+/// (MAR02)") wins over another member's operator field when some member supports it (its
+/// operator field or its own name): one source's operator field is no evidence that the
+/// name is wrong.
+fn choose_operator(
+    candidates: &[Candidate],
+    name: Option<&FieldChoice>,
+    members: &[LocatedRecord],
+    registry: &OperatorRegistry,
+) -> Option<FieldChoice> {
+    let chosen = golden::choose_text("operator", candidates, members)?;
+    let Some(named) = name.and_then(|n| registry.find_in_name(&n.value)) else {
+        return Some(chosen);
+    };
+    if chosen.value == named.name {
+        return Some(chosen);
+    }
+    let agreeing: Vec<Candidate> = candidates
+        .iter()
+        .filter(|c| c.value == named.name)
+        .cloned()
+        .collect();
+    let Some(mut by_name) = golden::choose_text("operator", &agreeing, members) else {
+        return Some(chosen);
+    };
+    by_name.rule = "named_in_name";
+    by_name.alternatives = candidates
+        .iter()
+        .filter(|c| c.value != named.name)
+        .map(|c| (c.value.clone(), members[c.record].record.record_key.clone()))
+        .collect();
+    by_name.alternatives.sort();
+    by_name.alternatives.dedup();
+    Some(by_name)
+}
+
 fn apply_correction(f: &mut Facility, field: &str, value: &str, record: &str) -> bool {
     match field {
         "name" => f.name = Some(value.to_string()),
@@ -656,63 +704,6 @@ fn apply_correction(f: &mut Facility, field: &str, value: &str, record: &str) ->
         alternatives: Vec::new(),
     });
     true
-}
-
-/// Campus grouping: facilities of one operator whose points are within 1 km of each other
-/// (building or address precision) share the campus id `cp-` + the hex of the smallest
-/// facility id of the group.
-fn assign_campuses(facilities: &mut [Facility]) {
-    let n = facilities.len();
-    let mut parent: Vec<usize> = (0..n).collect();
-    fn find(parent: &mut [usize], mut x: usize) -> usize {
-        while parent[x] != x {
-            parent[x] = parent[parent[x]];
-            x = parent[x];
-        }
-        x
-    }
-    let mut by_operator: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, f) in facilities.iter().enumerate() {
-        if let Some(op) = &f.operator_id
-            && f.point.is_some()
-            && matches!(
-                f.point_precision,
-                PointPrecision::Building | PointPrecision::Address
-            )
-        {
-            by_operator.entry(op.as_str()).or_default().push(i);
-        }
-    }
-    let mut unions = Vec::new();
-    for members in by_operator.values() {
-        for (x, &a) in members.iter().enumerate() {
-            for &b in &members[x + 1..] {
-                if let (Some(p), Some(q)) = (facilities[a].point, facilities[b].point)
-                    && distance_m((p.lon, p.lat), (q.lon, q.lat)) <= 1000.0
-                {
-                    unions.push((a, b));
-                }
-            }
-        }
-    }
-    for (a, b) in unions {
-        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-        if ra != rb {
-            parent[ra.max(rb)] = ra.min(rb);
-        }
-    }
-    let mut smallest: HashMap<usize, String> = HashMap::new();
-    for (i, f) in facilities.iter().enumerate() {
-        let r = find(&mut parent, i);
-        let e = smallest.entry(r).or_insert_with(|| f.facility_id.clone());
-        if f.facility_id < *e {
-            e.clone_from(&f.facility_id);
-        }
-    }
-    for (i, f) in facilities.iter_mut().enumerate() {
-        let r = find(&mut parent, i);
-        f.campus_id = format!("cp-{}", smallest[&r].trim_start_matches("fr-"));
-    }
 }
 
 #[cfg(test)]
