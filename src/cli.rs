@@ -210,7 +210,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
             None => {
-                eprintln!("dcinv: record {facility_id} or {other} not in {}", inventory.display());
+                eprintln!(
+                    "dcinv: record {facility_id} or {other} not in {}",
+                    inventory.display()
+                );
                 Ok(ExitCode::from(2))
             }
         },

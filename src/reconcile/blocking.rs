@@ -134,10 +134,12 @@ fn spatial(records: &[LinkRecord], ranks: &[u32], params: &LinkParams) -> Vec<(u
         .flat_map_iter(|i| {
             let r = &records[i];
             let p = r.point.expect("precise records have a point");
-            tree.nearest(p, params.k_nearest + 1, params.radius_m, &|j| j as usize != i)
-                .into_iter()
-                .filter(move |f| within(records, i, f.2 as usize, params))
-                .map(move |f| ordered(i as u32, f.2))
+            tree.nearest(p, params.k_nearest + 1, params.radius_m, &|j| {
+                j as usize != i
+            })
+            .into_iter()
+            .filter(move |f| within(records, i, f.2 as usize, params))
+            .map(move |f| ordered(i as u32, f.2))
         })
         .collect()
 }

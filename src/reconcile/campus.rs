@@ -123,10 +123,12 @@ pub fn assign_campuses(facilities: &mut [Facility]) {
     let mut campuses: HashMap<(&str, &str), BTreeSet<usize>> = HashMap::new();
     for i in 0..n {
         let f = &facilities[i];
-        if let (Some(op), Some(c), true) = (&f.operator_id, &f.location.commune_insee, precise(f))
-        {
+        if let (Some(op), Some(c), true) = (&f.operator_id, &f.location.commune_insee, precise(f)) {
             let root = find(&mut parent, i);
-            campuses.entry((op.as_str(), c.as_str())).or_default().insert(root);
+            campuses
+                .entry((op.as_str(), c.as_str()))
+                .or_default()
+                .insert(root);
         }
     }
     for (i, f) in facilities.iter().enumerate() {

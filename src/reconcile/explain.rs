@@ -283,8 +283,10 @@ fn outcome_meaning(outcome: &str) -> &'static str {
 pub fn why_not(gpkg: &Path, a: &str, b: &str) -> Result<Option<String>, StoreError> {
     let err = sql_err(gpkg);
     let conn = Connection::open_with_flags(gpkg, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&err)?;
-    let (Some(ra), Some(rb)) = (shown(&conn, a).map_err(&err)?, shown(&conn, b).map_err(&err)?)
-    else {
+    let (Some(ra), Some(rb)) = (
+        shown(&conn, a).map_err(&err)?,
+        shown(&conn, b).map_err(&err)?,
+    ) else {
         return Ok(None);
     };
     let mut t = String::new();

@@ -57,11 +57,7 @@ impl KdTree {
     pub fn new(points: impl IntoIterator<Item = (u32, (f64, f64), u32)>) -> KdTree {
         let mut entries: Vec<Entry> = points
             .into_iter()
-            .map(|(id, p, tie)| Entry {
-                p: xyz(p),
-                id,
-                tie,
-            })
+            .map(|(id, p, tie)| Entry { p: xyz(p), id, tie })
             .collect();
         build(&mut entries, 0);
         KdTree { entries }
@@ -85,7 +81,16 @@ impl KdTree {
     ) -> Vec<Found> {
         let mut out = Vec::with_capacity(k + 1);
         if k > 0 {
-            self.search(&xyz(q), k, chord2(radius_m), eligible, 0, self.entries.len(), 0, &mut out);
+            self.search(
+                &xyz(q),
+                k,
+                chord2(radius_m),
+                eligible,
+                0,
+                self.entries.len(),
+                0,
+                &mut out,
+            );
         }
         out
     }
@@ -119,11 +124,7 @@ impl KdTree {
             ((mid + 1, hi), (lo, mid))
         };
         self.search(q, k, max2, eligible, near.0, near.1, depth + 1, out);
-        let bound = if out.len() == k {
-            out[k - 1].0
-        } else {
-            max2
-        };
+        let bound = if out.len() == k { out[k - 1].0 } else { max2 };
         if diff * diff <= bound {
             self.search(q, k, max2, eligible, far.0, far.1, depth + 1, out);
         }

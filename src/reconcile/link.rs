@@ -227,9 +227,8 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
         }
     }
 
-    let placed_by_commune = |r: &LinkRecord| {
-        matches!(r.precision, PointPrecision::Commune | PointPrecision::None)
-    };
+    let placed_by_commune =
+        |r: &LinkRecord| matches!(r.precision, PointPrecision::Commune | PointPrecision::None);
     if placed_by_commune(ra) || placed_by_commune(rb) {
         // Only the communes say where: different communes are different places (a
         // département-level "commune" `depNN` only rules out other départements).
@@ -643,7 +642,14 @@ pub fn cluster(
         };
         pairs[i].outcome = outcome;
     }
-    join_clearly_best(records, pairs, &imprecise_to_site, &mut uf, &key_rank, params);
+    join_clearly_best(
+        records,
+        pairs,
+        &imprecise_to_site,
+        &mut uf,
+        &key_rank,
+        params,
+    );
     for i in imprecise_pairs {
         let kind = pair_kind(records, &pairs[i]);
         pairs[i].outcome = uf.try_union(pairs[i].a, pairs[i].b, Some(kind), true);
@@ -664,7 +670,10 @@ fn imprecise_side(records: &[LinkRecord], p: &Pair) -> Option<u32> {
     if matches!(p.hard, Some(Hard::MustLink(_))) {
         return None;
     }
-    match (precise(&records[p.a as usize]), precise(&records[p.b as usize])) {
+    match (
+        precise(&records[p.a as usize]),
+        precise(&records[p.b as usize]),
+    ) {
         (false, true) => Some(p.a),
         (true, false) => Some(p.b),
         _ => None,
@@ -1030,7 +1039,11 @@ mod tests {
         let (roots, pairs) = run(&[a, b, c]);
         assert_ne!(roots[0], roots[2], "{pairs:?}");
         assert!(roots[1] == roots[0] || roots[1] == roots[2]);
-        assert!(pairs.iter().any(|p| matches!(p.outcome, Outcome::Blocked(_))));
+        assert!(
+            pairs
+                .iter()
+                .any(|p| matches!(p.outcome, Outcome::Blocked(_)))
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! never takes an id in use.
 
 pub mod batch;
-pub mod campus;
 pub mod blocking;
+pub mod campus;
 pub mod eval;
 pub mod explain;
 pub mod golden;
