@@ -121,8 +121,7 @@ pub fn assign_campuses(facilities: &mut [Facility]) {
     }
     // (3) Commune-level facilities join their operator's only campus in their commune.
     let mut campuses: HashMap<(&str, &str), BTreeSet<usize>> = HashMap::new();
-    for i in 0..n {
-        let f = &facilities[i];
+    for (i, f) in facilities.iter().enumerate() {
         if let (Some(op), Some(c), true) = (&f.operator_id, &f.location.commune_insee, precise(f)) {
             let root = find(&mut parent, i);
             campuses
@@ -148,16 +147,16 @@ pub fn assign_campuses(facilities: &mut [Facility]) {
     }
     // Ids: the smallest facility id of each campus.
     let mut smallest: HashMap<usize, String> = HashMap::new();
-    for i in 0..n {
+    for (i, f) in facilities.iter().enumerate() {
         let r = find(&mut parent, i);
-        let id = &facilities[i].facility_id;
+        let id = &f.facility_id;
         let e = smallest.entry(r).or_insert_with(|| id.clone());
         if id < e {
             e.clone_from(id);
         }
     }
-    for i in 0..n {
+    for (i, f) in facilities.iter_mut().enumerate() {
         let r = find(&mut parent, i);
-        facilities[i].campus_id = format!("cp-{}", smallest[&r].trim_start_matches("fr-"));
+        f.campus_id = format!("cp-{}", smallest[&r].trim_start_matches("fr-"));
     }
 }
