@@ -84,31 +84,7 @@ struct Snapshot {
     provenance: BTreeMap<(String, String), String>,
 }
 
-/// Decodes a GeoPackage point blob (any envelope) to (lon, lat).
-pub fn decode_point(blob: &[u8]) -> Option<(f64, f64)> {
-    if blob.len() < 8 || &blob[..2] != b"GP" {
-        return None;
-    }
-    let flags = blob[3];
-    let envelope = match (flags >> 1) & 0b111 {
-        0 => 0,
-        1 => 32,
-        2 | 3 => 48,
-        4 => 64,
-        _ => return None,
-    };
-    let wkb = blob.get(8 + envelope..)?;
-    let little = *wkb.first()? == 1;
-    let f = |at: usize| -> Option<f64> {
-        let b: [u8; 8] = wkb.get(at..at + 8)?.try_into().ok()?;
-        Some(if little {
-            f64::from_le_bytes(b)
-        } else {
-            f64::from_be_bytes(b)
-        })
-    };
-    Some((f(5)?, f(13)?))
-}
+use crate::common::decode_point;
 
 fn read(path: &Path) -> Result<Snapshot, StoreError> {
     let err = |e: rusqlite::Error| StoreError::Gpkg {

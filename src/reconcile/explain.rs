@@ -183,32 +183,6 @@ struct Shown {
     point: Option<(f64, f64)>,
 }
 
-/// (lon, lat) of a GeoPackage point blob (standard header, optional envelope, WKB point).
-fn gpkg_point(blob: &[u8]) -> Option<(f64, f64)> {
-    if blob.len() < 8 || &blob[..2] != b"GP" {
-        return None;
-    }
-    let envelope = match (blob[3] >> 1) & 0x07 {
-        0 => 0,
-        1 => 32,
-        2 | 3 => 48,
-        4 => 64,
-        _ => return None,
-    };
-    let wkb = blob.get(8 + envelope..)?;
-    let little = *wkb.first()? == 1;
-    let num = |b: &[u8]| -> Option<f64> {
-        let a: [u8; 8] = b.try_into().ok()?;
-        Some(if little {
-            f64::from_le_bytes(a)
-        } else {
-            f64::from_be_bytes(a)
-        })
-    };
-    let (x, y) = (num(wkb.get(5..13)?)?, num(wkb.get(13..21)?)?);
-    (x.is_finite() && y.is_finite()).then_some((x, y))
-}
-
 fn shown(conn: &Connection, key: &str) -> rusqlite::Result<Option<Shown>> {
     let row = conn.query_row(
         "SELECT l.facility_id, l.rule, s.source_id, s.name, s.operator, s.codes, s.point_precision, \
@@ -234,7 +208,7 @@ fn shown(conn: &Connection, key: &str) -> rusqlite::Result<Option<Shown>> {
                 point: r
                     .get::<_, Option<Vec<u8>>>(8)?
                     .as_deref()
-                    .and_then(gpkg_point),
+                    .and_then(crate::common::decode_point),
             })
         },
     );
