@@ -60,6 +60,15 @@ pub enum ParseError {
     Empty { file: String },
     #[error("{file}: not valid UTF-8 at byte {offset}")]
     NotUtf8 { file: String, offset: usize },
+    #[error(
+        "{file}: not text: {broken} of its {len} bytes are not UTF-8 or NUL (first at byte {offset})"
+    )]
+    NotText {
+        file: String,
+        broken: usize,
+        len: usize,
+        offset: usize,
+    },
     #[error("{file}: invalid JSON: {message}")]
     Json { file: String, message: String },
     #[error("{file}: invalid CSV: {message}")]

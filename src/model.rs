@@ -374,6 +374,8 @@ pub mod issue_codes {
     pub const PARCEL_INVALID_RING: &str = "parcel_invalid_ring";
     pub const PARCEL_BAD_GEOMETRY: &str = "parcel_bad_geometry";
     pub const PARCEL_MISSING_ID: &str = "parcel_missing_id";
+    pub const PARCEL_NOT_AN_OBJECT: &str = "parcel_not_an_object";
+    pub const PARCEL_UNREADABLE: &str = "parcel_unreadable";
     /// The source lists the object as deleted (PeeringDB `status = "deleted"`).
     pub const DELETED_AT_SOURCE: &str = "deleted_at_source";
     /// A web page whose site-block selector matches nothing: its layout changed (or it is
@@ -382,6 +384,20 @@ pub mod issue_codes {
     /// A site block of a web page without a field the catalog requires (name, code,
     /// address, figures); the block was dropped.
     pub const PAGE_FIELD_MISSING: &str = "page_field_missing";
+    /// Bytes of a record that are not UTF-8: decoded lossily (U+FFFD), the byte offset named.
+    pub const INVALID_UTF8: &str = "invalid_utf8";
+    /// A NUL byte in a record: removed.
+    pub const NUL_BYTE: &str = "nul_byte";
+    /// A raw control character inside a JSON string (not allowed by JSON): made a space.
+    pub const CONTROL_CHARACTER: &str = "control_character";
+    /// A feature or entry that is not a JSON object: dropped.
+    pub const NOT_AN_OBJECT: &str = "not_an_object";
+    /// A number out of the f64 range, `NaN` or `Infinity`: the value is ignored.
+    pub const NON_FINITE_NUMBER: &str = "non_finite_number";
+    /// A value of the wrong JSON type (an object where a text or a number is expected).
+    pub const WRONG_JSON_TYPE: &str = "wrong_json_type";
+    /// A field longer than the per-field cap: the value is ignored.
+    pub const OVERSIZED_FIELD: &str = "oversized_field";
 
     /// Every code, for lookups from the catalog and for the schema.
     pub const ALL: &[&str] = &[
@@ -412,9 +428,18 @@ pub mod issue_codes {
         PARCEL_INVALID_RING,
         PARCEL_BAD_GEOMETRY,
         PARCEL_MISSING_ID,
+        PARCEL_NOT_AN_OBJECT,
+        PARCEL_UNREADABLE,
         DELETED_AT_SOURCE,
         PAGE_LAYOUT_CHANGED,
         PAGE_FIELD_MISSING,
+        INVALID_UTF8,
+        NUL_BYTE,
+        CONTROL_CHARACTER,
+        NOT_AN_OBJECT,
+        NON_FINITE_NUMBER,
+        WRONG_JSON_TYPE,
+        OVERSIZED_FIELD,
     ];
 
     /// The static code for a code written in the catalog.

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use super::lenient;
 use super::mapped::{self, Entry, Mapped};
 use super::{Adapter, FileInput};
 use crate::catalog::Mapping;
@@ -28,7 +29,8 @@ impl Adapter for CsvTable {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        let text = input.text()?;
+        let decoded = lenient::decode(&input.file.name, input.bytes)?;
+        let text: &str = &decoded.text;
         let file = input.file.name.clone();
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
@@ -53,83 +55,168 @@ impl Adapter for CsvTable {
                 header,
             });
         }
-
+        // Every row with where it starts; a row ends where the next one starts.
+        let rows: Vec<(usize, Result<csv::StringRecord, csv::Error>)> = reader
+            .records()
+            .map(|r| {
+                let start = match &r {
+                    Ok(row) => row.position().map_or(0, |p| p.byte() as usize),
+                    Err(e) => e.position().map_or(0, |p| p.byte() as usize),
+                };
+                (start, r)
+            })
+            .collect();
         let mut out = ParseOutput::default();
-        let mut seen_rows: HashSet<Vec<String>> = HashSet::new();
-        let mut seen_points: HashMap<(String, String), usize> = HashMap::new();
-        let m = input.mapping();
-        for (i, row) in reader.records().enumerate() {
-            let position = i + 1;
-            let row = row.map_err(|e| ParseError::Csv {
-                file: file.clone(),
-                message: e.to_string(),
-            })?;
+        let first_row = rows.first().map_or(text.len(), |(s, _)| *s);
+        let flaws_in = |range: std::ops::Range<usize>| -> Vec<lenient::Flaw> {
+            decoded
+                .flaws
+                .iter()
+                .filter(|f| range.contains(&f.at))
+                .cloned()
+                .collect()
+        };
+        out.issues.extend(lenient::flaw_issues(
+            input,
+            &flaws_in(0..first_row),
+            &[],
+            "header",
+            None,
+        ));
+        let mut rows_state = Rows::default();
+        for (i, (start, row)) in rows.iter().enumerate() {
+            let end = rows.get(i + 1).map_or(text.len(), |(s, _)| *s);
             out.units_read += 1;
-            let line = row.position().map_or(0, csv::Position::line);
-            let locator = format!("row {position} (line {line})");
-            if row.len() != header.len() {
+            self.row(
+                input,
+                &header,
+                i + 1,
+                row,
+                flaws_in(*start..end),
+                &mut rows_state,
+                &mut out,
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// What earlier rows of the file left: exact copies and points already seen.
+#[derive(Default)]
+struct Rows {
+    seen_rows: HashSet<Vec<String>>,
+    seen_points: HashMap<(String, String), usize>,
+}
+
+impl CsvTable {
+    /// One data row (1-based `position`) → a record or a dropped issue, with its flaws.
+    #[allow(clippy::too_many_arguments)]
+    fn row(
+        &self,
+        input: &FileInput<'_>,
+        header: &[String],
+        position: usize,
+        row: &Result<csv::StringRecord, csv::Error>,
+        flaws: Vec<lenient::Flaw>,
+        state: &mut Rows,
+        out: &mut ParseOutput,
+    ) {
+        let m = input.mapping();
+        let row = match row {
+            Ok(r) => r,
+            Err(e) => {
+                let locator = format!("row {position}");
+                out.issues
+                    .extend(lenient::flaw_issues(input, &flaws, &[], &locator, None));
                 out.issues.push(mapped::issue(
                     input,
                     issue_codes::ROW_SHAPE,
                     IssueAction::Dropped,
                     &locator,
                     None,
-                    format!("{} fields for a header of {}", row.len(), header.len()),
+                    format!("row cannot be read: {e}"),
                 ));
-                continue;
+                return;
             }
-            let values: Vec<String> = row.iter().map(str::to_string).collect();
-            if !seen_rows.insert(values.clone()) {
-                out.issues.push(mapped::issue(
+        };
+        let line = row.position().map_or(0, csv::Position::line);
+        let locator = format!("row {position} (line {line})");
+        if row.len() != header.len() {
+            out.issues
+                .extend(lenient::flaw_issues(input, &flaws, &[], &locator, None));
+            out.issues.push(mapped::issue(
+                input,
+                issue_codes::ROW_SHAPE,
+                IssueAction::Dropped,
+                &locator,
+                None,
+                format!("{} fields for a header of {}", row.len(), header.len()),
+            ));
+            return;
+        }
+        let values: Vec<String> = row.iter().map(str::to_string).collect();
+        if !state.seen_rows.insert(values.clone()) {
+            out.issues.push(mapped::issue(
+                input,
+                issue_codes::DUPLICATE_RECORD,
+                IssueAction::Dropped,
+                &locator,
+                None,
+                "exact copy of an earlier row".into(),
+            ));
+            return;
+        }
+        let mut props: Map<String, Value> = header
+            .iter()
+            .cloned()
+            .zip(values.into_iter().map(Value::String))
+            .collect();
+        let screened = lenient::screen(&mut props);
+        let entry = Entry {
+            props: &props,
+            geometry_point: None,
+            locator: locator.clone(),
+            position,
+        };
+        match mapped::map_entry(input, &entry) {
+            Mapped::Record(record, issues) => {
+                out.issues.extend(lenient::flaw_issues(
                     input,
-                    issue_codes::DUPLICATE_RECORD,
-                    IssueAction::Dropped,
+                    &flaws,
+                    &screened,
                     &locator,
-                    None,
-                    "exact copy of an earlier row".into(),
+                    Some(&record.record_key),
                 ));
-                continue;
-            }
-            let props: Map<String, Value> = header
-                .iter()
-                .cloned()
-                .zip(values.into_iter().map(Value::String))
-                .collect();
-            let entry = Entry {
-                props: &props,
-                geometry_point: None,
-                locator: locator.clone(),
-                position,
-            };
-            match mapped::map_entry(input, &entry) {
-                Mapped::Record(record, issues) => {
-                    out.issues.extend(issues);
-                    if let (Some(lo), Some(la)) = (&m.lon, &m.lat) {
-                        let point = (
-                            mapped::get_str(&props, lo).unwrap_or_default(),
-                            mapped::get_str(&props, la).unwrap_or_default(),
-                        );
-                        if !point.0.is_empty() {
-                            if let Some(first) = seen_points.get(&point) {
-                                out.issues.push(mapped::issue(
-                                    input,
-                                    issue_codes::DUPLICATE_POINT,
-                                    IssueAction::Kept,
-                                    &locator,
-                                    Some(&record.record_key),
-                                    format!("same coordinates as row {first}"),
-                                ));
-                            } else {
-                                seen_points.insert(point, position);
-                            }
+                out.issues.extend(issues);
+                if let (Some(lo), Some(la)) = (&m.lon, &m.lat) {
+                    let point = (
+                        mapped::get_str(&props, lo).unwrap_or_default(),
+                        mapped::get_str(&props, la).unwrap_or_default(),
+                    );
+                    if !point.0.is_empty() {
+                        if let Some(first) = state.seen_points.get(&point) {
+                            out.issues.push(mapped::issue(
+                                input,
+                                issue_codes::DUPLICATE_POINT,
+                                IssueAction::Kept,
+                                &locator,
+                                Some(&record.record_key),
+                                format!("same coordinates as row {first}"),
+                            ));
+                        } else {
+                            state.seen_points.insert(point, position);
                         }
                     }
-                    out.records.push(*record);
                 }
-                Mapped::Dropped(issues) => out.issues.extend(issues),
+                out.records.push(*record);
+            }
+            Mapped::Dropped(issues) => {
+                out.issues.extend(lenient::flaw_issues(
+                    input, &flaws, &screened, &locator, None,
+                ));
+                out.issues.extend(issues);
             }
         }
-        Ok(out)
     }
 }
 
@@ -268,14 +355,48 @@ name = "map.csv"
     }
 
     #[test]
-    fn empty_and_non_utf8_fail() {
+    fn empty_fails_and_a_non_utf8_row_is_decoded_lossily() {
         let s = spec(SPEC);
         assert!(matches!(
             CsvTable.parse(&input(&s, b"")),
             Err(ParseError::Empty { .. })
         ));
-        let bytes = b"Latitude,Longitude\n48.1,2.1,\xe9\xe8\n";
-        let err = CsvTable.parse(&input(&s, bytes)).unwrap_err().to_string();
-        assert!(err.contains("not valid UTF-8 at byte 28"), "{err}");
+        let mut bytes = CSV.as_bytes().to_vec();
+        // A Latin-1 byte in the name of the third row.
+        let at = CSV.find("Digital").unwrap();
+        bytes[at] = 0xe9;
+        let out = CsvTable.parse(&input(&s, &bytes)).unwrap();
+        assert_eq!(out.records.len(), parse().records.len());
+        let bad: Vec<_> = out
+            .issues
+            .iter()
+            .filter(|i| i.code == issue_codes::INVALID_UTF8)
+            .collect();
+        assert_eq!(bad.len(), 1, "{:?}", out.issues);
+        assert_eq!(bad[0].locator, "row 3 (line 4)");
+        assert!(
+            bad[0].message.contains(&format!("at byte {at}")),
+            "{}",
+            bad[0].message
+        );
+        assert_eq!(
+            out.records[1].name.as_deref(),
+            Some("MRS1 - \u{FFFD}igital Realty")
+        );
+    }
+
+    #[test]
+    fn bom_and_crlf_give_no_issue() {
+        let s = spec(SPEC);
+        let plain = parse();
+        let crlf = format!("\u{feff}{}", CSV.replace('\n', "\r\n"));
+        let out = CsvTable.parse(&input(&s, crlf.as_bytes())).unwrap();
+        assert_eq!(out.records.len(), plain.records.len());
+        let codes = |o: &ParseOutput| {
+            let mut c: Vec<&str> = o.issues.iter().map(|i| i.code).collect();
+            c.sort_unstable();
+            c
+        };
+        assert_eq!(codes(&out), codes(&plain));
     }
 }

@@ -4,8 +4,9 @@
 //! operator's regional total) is not a site: it is reported as an aggregate fact.
 
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
+use super::lenient::{self, Doc};
 use super::mapped::issue;
 use super::{Adapter, FileInput, fields};
 use crate::error::ParseError;
@@ -17,11 +18,11 @@ use crate::model::{
 pub struct DisclosureFacts;
 
 #[derive(Deserialize)]
-struct File {
-    #[serde(default)]
-    facility_facts: Vec<Value>,
-    #[serde(default)]
-    count_facts: Vec<Value>,
+struct File<'a> {
+    #[serde(borrow, default)]
+    facility_facts: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    count_facts: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -71,25 +72,23 @@ impl Adapter for DisclosureFacts {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        let file: File = input.json()?;
+        let doc = Doc::open(input)?;
+        let file: File<'_> = doc.parse()?;
         let mut out = ParseOutput::default();
         for (i, raw) in file.facility_facts.iter().enumerate() {
             out.units_read += 1;
             let locator = format!("facility_facts[{i}]");
-            let fact: Fact = match serde_json::from_value(raw.clone()) {
-                Ok(f) => f,
-                Err(e) => {
-                    out.issues.push(issue(
-                        input,
-                        issue_codes::ROW_SHAPE,
-                        IssueAction::Dropped,
-                        &locator,
-                        None,
-                        format!("not a facility fact: {e}"),
-                    ));
-                    continue;
-                }
-            };
+            let fact: Fact =
+                match lenient::typed_entry(input, &doc, raw, &locator, "a facility fact") {
+                    Ok((f, issues)) => {
+                        out.issues.extend(issues);
+                        f
+                    }
+                    Err(issues) => {
+                        out.issues.extend(issues);
+                        continue;
+                    }
+                };
             if fact.commune.is_none() {
                 out.issues.push(issue(
                     input,
@@ -110,8 +109,9 @@ impl Adapter for DisclosureFacts {
         for (i, raw) in file.count_facts.iter().enumerate() {
             out.units_read += 1;
             let locator = format!("count_facts[{i}]");
-            match serde_json::from_value::<CountFact>(raw.clone()) {
-                Ok(c) => {
+            match lenient::typed_entry::<CountFact>(input, &doc, raw, &locator, "a count fact") {
+                Ok((c, issues)) => {
+                    out.issues.extend(issues);
                     let (low, high) = match (c.count, c.count_min, c.count_range) {
                         (Some(n), _, _) => (Some(n), Some(n)),
                         (None, _, Some([a, b])) => (Some(a), Some(b)),
@@ -128,14 +128,7 @@ impl Adapter for DisclosureFacts {
                         source_date: c.source_date,
                     });
                 }
-                Err(e) => out.issues.push(issue(
-                    input,
-                    issue_codes::ROW_SHAPE,
-                    IssueAction::Dropped,
-                    &locator,
-                    None,
-                    format!("not a count fact: {e}"),
-                )),
+                Err(issues) => out.issues.extend(issues),
             }
         }
         Ok(out)

@@ -1,29 +1,36 @@
 //! Enedis consumption adapter: the address-level file (`departements[].datacenters[]` with a
 //! yearly `historique` of MWh) → one record per delivery address with its energy by year.
-//! Several entries for one year (several delivery points at the address) are summed.
+//! Several entries for one year (several delivery points at the address) are summed. Each
+//! site is decoded from its own slice of the file; a value of the wrong type is left out.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
 
-use super::mapped::issue;
+use super::lenient::{self, Doc};
+use super::mapped::{PointCheck, check_point, issue};
 use super::{Adapter, FileInput, fields};
 use crate::error::ParseError;
 use crate::model::{
-    EnergyObs, IssueAction, LonLat, ParseOutput, PointPrecision, Record, Status, issue_codes,
+    DataIssue, EnergyObs, IssueAction, ParseOutput, PointPrecision, Record, Status, issue_codes,
 };
 
 pub struct EnedisHistory;
 
 #[derive(Deserialize)]
-struct File {
-    departements: Vec<Departement>,
+struct File<'a> {
+    #[serde(borrow)]
+    departements: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct Departement {
-    code: String,
-    datacenters: Vec<serde_json::Value>,
+struct Departement<'a> {
+    #[serde(default)]
+    code: Value,
+    #[serde(borrow, default)]
+    datacenters: Vec<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -58,77 +65,112 @@ impl Adapter for EnedisHistory {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        let file: File = input.json()?;
+        let doc = Doc::open(input)?;
+        let file: File<'_> = doc.parse()?;
         let mut out = ParseOutput::default();
-        for (d, dep) in file.departements.iter().enumerate() {
+        for (d, raw_dep) in file.departements.iter().enumerate() {
+            let dep_locator = format!("departements[{d}]");
+            let dep: Departement<'_> = match serde_json::from_str(raw_dep.get()) {
+                Ok(dep) => dep,
+                Err(e) => {
+                    // The entries it holds cannot be told apart: one unit, dropped.
+                    out.units_read += 1;
+                    let issue = match serde_json::from_str::<Value>(raw_dep.get()) {
+                        Ok(v) if !v.is_object() => lenient::not_an_object(input, &dep_locator, &v),
+                        _ => lenient::unreadable(input, &dep_locator, &e.to_string()),
+                    };
+                    out.issues.push(issue);
+                    continue;
+                }
+            };
+            let code = match &dep.code {
+                Value::String(c) => c.clone(),
+                Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            };
             for (i, raw) in dep.datacenters.iter().enumerate() {
                 out.units_read += 1;
-                let locator = format!("departements[{d}].datacenters[{i}]");
-                let site: Site = match serde_json::from_value(raw.clone()) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        out.issues.push(issue(
-                            input,
-                            issue_codes::ROW_SHAPE,
-                            IssueAction::Dropped,
-                            &locator,
-                            None,
-                            format!("entry does not have the Enedis site shape: {e}"),
-                        ));
-                        continue;
+                let locator = format!("{dep_locator}.datacenters[{i}]");
+                match lenient::typed_entry::<Site>(input, &doc, raw, &locator, "an Enedis site") {
+                    Ok((site, issues)) => {
+                        let r = site_record(input, &code, i, &site, locator, &mut out.issues);
+                        out.issues.extend(issues.into_iter().map(|mut x| {
+                            x.record_key = Some(r.record_key.clone());
+                            x
+                        }));
+                        out.records.push(r);
                     }
-                };
-                let address = site
-                    .adresse_complete
-                    .clone()
-                    .or_else(|| site.nom.clone())
-                    .unwrap_or_default();
-                let native = if address.is_empty() {
-                    format!("{}-{i}", dep.code)
-                } else {
-                    fields::slug(&address)
-                };
-                let mut r = Record::new(&input.spec.id, &native, input.provenance_at(locator));
-                r.address.full = site.adresse_complete.clone();
-                r.address.street = site.nom.clone();
-                if let Some((postcode, city)) = split_postcode_city(&address) {
-                    r.address.postcode = Some(postcode);
-                    r.address.city = Some(city.clone());
-                    r.commune_name = Some(city);
+                    Err(issues) => out.issues.extend(issues),
                 }
-                r.departement_hint = site.departement.clone().or(Some(dep.code.clone()));
-                r.description = site.code_naf.as_ref().map(|n| format!("NAF {n}"));
-                r.status = Status::Operating;
-                r.status_text = Some("measured consumption".into());
-                match (site.lng, site.lat) {
-                    (Some(lon), Some(lat)) if lon.is_finite() && lat.is_finite() => {
-                        r.point = Some(LonLat { lon, lat });
-                        r.point_precision = PointPrecision::Address;
-                    }
-                    _ => out.issues.push(issue(
-                        input,
-                        issue_codes::MISSING_COORDS,
-                        IssueAction::Kept,
-                        &r.provenance.locator.clone(),
-                        Some(&r.record_key),
-                        "no coordinates; to be located by postcode".into(),
-                    )),
-                }
-                let mut by_year: BTreeMap<i32, f64> = BTreeMap::new();
-                for y in &site.historique {
-                    if y.mwh.is_finite() && y.mwh >= 0.0 {
-                        *by_year.entry(y.annee).or_default() += y.mwh;
-                    }
-                }
-                r.energy = by_year
-                    .into_iter()
-                    .map(|(year, mwh)| EnergyObs { year, mwh })
-                    .collect();
-                out.records.push(r);
             }
         }
         Ok(out)
     }
+}
+
+/// The record of one site of département `code` (`i`: its index, for a site without address).
+fn site_record(
+    input: &FileInput<'_>,
+    code: &str,
+    i: usize,
+    site: &Site,
+    locator: String,
+    issues: &mut Vec<DataIssue>,
+) -> Record {
+    let address = site
+        .adresse_complete
+        .clone()
+        .or_else(|| site.nom.clone())
+        .unwrap_or_default();
+    let native = if address.is_empty() {
+        format!("{code}-{i}")
+    } else {
+        fields::slug(&address)
+    };
+    let mut r = Record::new(&input.spec.id, &native, input.provenance_at(locator));
+    r.address.full = site.adresse_complete.clone();
+    r.address.street = site.nom.clone();
+    if let Some((postcode, city)) = split_postcode_city(&address) {
+        r.address.postcode = Some(postcode);
+        r.address.city = Some(city.clone());
+        r.commune_name = Some(city);
+    }
+    r.departement_hint = site
+        .departement
+        .clone()
+        .or((!code.is_empty()).then(|| code.to_string()));
+    r.description = site.code_naf.as_ref().map(|n| format!("NAF {n}"));
+    r.status = Status::Operating;
+    r.status_text = Some("measured consumption".into());
+    let point = match (site.lng, site.lat) {
+        (Some(lon), Some(lat)) => Some(check_point(lon, lat)),
+        _ => None,
+    };
+    match point {
+        Some(PointCheck::Ok(p)) => {
+            r.point = Some(p);
+            r.point_precision = PointPrecision::Address;
+        }
+        _ => issues.push(issue(
+            input,
+            issue_codes::MISSING_COORDS,
+            IssueAction::Kept,
+            &r.provenance.locator.clone(),
+            Some(&r.record_key),
+            "no valid coordinates; to be located by postcode".into(),
+        )),
+    }
+    let mut by_year: BTreeMap<i32, f64> = BTreeMap::new();
+    for y in &site.historique {
+        if y.mwh.is_finite() && y.mwh >= 0.0 {
+            *by_year.entry(y.annee).or_default() += y.mwh;
+        }
+    }
+    r.energy = by_year
+        .into_iter()
+        .map(|(year, mwh)| EnergyObs { year, mwh })
+        .collect();
+    r
 }
 
 /// `35 RUE DE LA MOTTE, 93000 Aubervilliers` → (`93000`, `Aubervilliers`).
@@ -168,7 +210,6 @@ name = "data.json"
     fn sums_delivery_points_per_year() {
         let s = spec(SPEC);
         let out = EnedisHistory.parse(&input(&s, DOC.as_bytes())).unwrap();
-        assert_eq!(out.records.len(), 1);
         let r = &out.records[0];
         assert_eq!(
             r.record_key,
@@ -179,6 +220,9 @@ name = "data.json"
         assert_eq!(r.address.postcode.as_deref(), Some("93000"));
         assert_eq!(r.commune_name.as_deref(), Some("Aubervilliers"));
         assert_eq!(out.units_read, 2);
-        assert_eq!(out.issues[0].code, "row_shape_mismatch");
+        // `{"nom":"X","lat":"bad"}`: kept, its latitude of the wrong type left out.
+        assert_eq!(out.records.len(), 2);
+        let codes: Vec<&str> = out.issues.iter().map(|i| i.code).collect();
+        assert_eq!(codes, ["missing_coords", "wrong_json_type"]);
     }
 }

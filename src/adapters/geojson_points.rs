@@ -1,9 +1,13 @@
 //! Generic GeoJSON adapter: one record per Feature of a FeatureCollection, properties mapped by
 //! the catalog; Point geometries give the point, other geometries their bounding-box centre
-//! (reported), and a feature without geometry is kept for postcode location.
+//! (reported), and a feature without geometry is kept for postcode location. Each feature is
+//! decoded from its own slice of the file: a broken one is a data issue, not a failed file.
 
-use serde_json::Map;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
+use super::lenient::{self, Doc};
 use super::mapped::{self, Entry, Mapped};
 use super::{Adapter, FileInput};
 use crate::error::ParseError;
@@ -25,62 +29,100 @@ impl Adapter for GeoJsonPoints {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        let text = input.text()?;
+        let doc = Doc::open(input)?;
         let file = &input.file.name;
-        let collection: geojson::FeatureCollection = match text.parse::<geojson::GeoJson>() {
-            Ok(geojson::GeoJson::FeatureCollection(fc)) => fc,
-            Ok(_) => {
+        // The collection with its features as raw slices, each decoded on its own.
+        #[derive(Deserialize)]
+        struct Collection<'a> {
+            #[serde(rename = "type")]
+            kind: Option<Value>,
+            #[serde(borrow, default)]
+            features: Option<Vec<&'a RawValue>>,
+        }
+        let collection: Collection<'_> = doc.parse()?;
+        let features = match (&collection.kind, collection.features) {
+            (Some(Value::String(k)), Some(f)) if k == "FeatureCollection" => f,
+            _ => {
                 return Err(ParseError::Structure {
                     file: file.clone(),
                     message: "expected a GeoJSON FeatureCollection".into(),
                 });
             }
-            Err(e) => {
-                return Err(ParseError::Json {
-                    file: file.clone(),
-                    message: e.to_string(),
-                });
-            }
         };
         let mut out = ParseOutput::default();
-        let empty = Map::new();
-        for (i, feature) in collection.features.iter().enumerate() {
+        for (i, raw) in features.iter().enumerate() {
             out.units_read += 1;
             let locator = format!("feature {i}");
-            let (point, geometry_issue) = feature_point(feature.geometry.as_ref());
-            let props = feature.properties.as_ref().unwrap_or(&empty);
+            let (value, flaws) = match doc.value(raw) {
+                Ok(v) => v,
+                Err(message) => {
+                    out.issues
+                        .push(lenient::unreadable(input, &locator, &message));
+                    continue;
+                }
+            };
+            let Value::Object(mut feature) = value else {
+                out.issues
+                    .push(lenient::not_an_object(input, &locator, &value));
+                continue;
+            };
+            let mut props = match feature.shift_remove("properties") {
+                Some(Value::Object(p)) => p,
+                _ => Map::new(),
+            };
+            let screened = lenient::screen(&mut props);
+            let (point, geometry_issue) = feature_point(feature.get("geometry"));
             let entry = Entry {
-                props,
+                props: &props,
                 geometry_point: point,
                 locator: locator.clone(),
                 position: i + 1,
             };
             match mapped::map_entry(input, &entry) {
                 Mapped::Record(record, issues) => {
+                    let key = Some(record.record_key.as_str());
+                    out.issues.extend(lenient::flaw_issues(
+                        input, &flaws, &screened, &locator, key,
+                    ));
                     if let Some(message) = geometry_issue {
                         out.issues.push(mapped::issue(
                             input,
                             issue_codes::BAD_GEOMETRY,
                             IssueAction::Repaired,
                             &locator,
-                            Some(&record.record_key),
+                            key,
                             message,
                         ));
                     }
                     out.issues.extend(issues);
                     out.records.push(*record);
                 }
-                Mapped::Dropped(issues) => out.issues.extend(issues),
+                Mapped::Dropped(issues) => {
+                    out.issues.extend(lenient::flaw_issues(
+                        input, &flaws, &screened, &locator, None,
+                    ));
+                    out.issues.extend(issues);
+                }
             }
         }
         Ok(out)
     }
 }
 
-/// The point of a geometry, or None with a message when there is no usable one.
-fn feature_point(geometry: Option<&geojson::Geometry>) -> (Option<(f64, f64)>, Option<String>) {
-    let Some(g) = geometry else {
-        return (None, None);
+/// The point of a geometry, or None with a message when there is no usable one (a geometry
+/// that is not GeoJSON is reported, and the feature kept without a point).
+fn feature_point(geometry: Option<&Value>) -> (Option<(f64, f64)>, Option<String>) {
+    let g = match geometry {
+        None | Some(Value::Null) => return (None, None),
+        Some(v) => match geojson::Geometry::from_json_value(v.clone()) {
+            Ok(g) => g,
+            Err(e) => {
+                return (
+                    None,
+                    Some(format!("geometry is not GeoJSON ({e}); no point")),
+                );
+            }
+        },
     };
     match &g.value {
         geojson::Value::Point(c) if c.len() >= 2 => (Some((c[0], c[1])), None),

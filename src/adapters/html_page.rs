@@ -10,6 +10,7 @@ use scraper::{ElementRef, Html, Selector};
 use serde::Deserialize;
 
 use super::fields::{self, Quantity, QuantityUnit};
+use super::lenient;
 use super::mapped::issue;
 use super::{Adapter, FileInput};
 use crate::catalog::{FileSpec, SourceSpec};
@@ -126,8 +127,18 @@ impl Adapter for HtmlPage {
         let address_sel = m.address.as_ref().map(sel).transpose()?;
         let figure_sels = m.figures.iter().map(sel).collect::<Result<Vec<_>, _>>()?;
 
-        let html = Html::parse_document(input.text()?);
+        // Broken bytes (invalid UTF-8, NUL) are decoded lossily and reported for the page:
+        // the parsed tree keeps no byte offsets to tie them to a block.
+        let decoded = lenient::decode(file, input.bytes)?;
+        let html = Html::parse_document(&decoded.text);
         let mut out = ParseOutput::default();
+        out.issues.extend(lenient::flaw_issues(
+            input,
+            &decoded.flaws,
+            &[],
+            "page",
+            None,
+        ));
         let blocks: Vec<ElementRef<'_>> = html.select(&block_sel).collect();
         if blocks.is_empty() {
             // Nothing read (0 units, so a page that had sites looks shrunk to the build and

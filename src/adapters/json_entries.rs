@@ -1,8 +1,10 @@
 //! Generic JSON adapter: an array of objects found at `mapping.array_path` (dotted path from
-//! the document root), each object mapped onto a record by the catalog.
+//! the document root), each object mapped onto a record by the catalog. Each entry is decoded
+//! from its own slice of the file: a broken one is a data issue, not a failed file.
 
 use serde_json::Value;
 
+use super::lenient::{self, Doc};
 use super::mapped::{self, Entry, Mapped};
 use super::{Adapter, FileInput};
 use crate::error::ParseError;
@@ -24,47 +26,48 @@ impl Adapter for JsonEntries {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        let file = &input.file.name;
-        let doc: Value = input.json()?;
+        let doc = Doc::open(input)?;
         let path = input.mapping().array_path.clone().unwrap_or_default();
-        let mut node = &doc;
-        for part in path.split('.').filter(|p| !p.is_empty()) {
-            node = node.get(part).ok_or_else(|| ParseError::Structure {
-                file: file.clone(),
-                message: format!("no member `{part}` on the path `{path}`"),
-            })?;
-        }
-        let entries = node.as_array().ok_or_else(|| ParseError::Structure {
-            file: file.clone(),
-            message: format!("`{path}` is not an array"),
-        })?;
+        let entries = lenient::array_at(&doc, &path)?;
         let mut out = ParseOutput::default();
-        for (i, value) in entries.iter().enumerate() {
+        for (i, raw) in entries.iter().enumerate() {
             out.units_read += 1;
             let locator = format!("{path}[{i}]");
-            let Some(props) = value.as_object() else {
-                out.issues.push(mapped::issue(
-                    input,
-                    crate::model::issue_codes::ROW_SHAPE,
-                    crate::model::IssueAction::Dropped,
-                    &locator,
-                    None,
-                    "entry is not a JSON object".into(),
-                ));
+            let (value, flaws) = match doc.value(raw) {
+                Ok(v) => v,
+                Err(message) => {
+                    out.issues
+                        .push(lenient::unreadable(input, &locator, &message));
+                    continue;
+                }
+            };
+            let Value::Object(mut props) = value else {
+                out.issues
+                    .push(lenient::not_an_object(input, &locator, &value));
                 continue;
             };
+            let screened = lenient::screen(&mut props);
             let entry = Entry {
-                props,
+                props: &props,
                 geometry_point: None,
-                locator,
+                locator: locator.clone(),
                 position: i + 1,
             };
             match mapped::map_entry(input, &entry) {
                 Mapped::Record(record, issues) => {
+                    let key = Some(record.record_key.as_str());
+                    out.issues.extend(lenient::flaw_issues(
+                        input, &flaws, &screened, &locator, key,
+                    ));
                     out.issues.extend(issues);
                     out.records.push(*record);
                 }
-                Mapped::Dropped(issues) => out.issues.extend(issues),
+                Mapped::Dropped(issues) => {
+                    out.issues.extend(lenient::flaw_issues(
+                        input, &flaws, &screened, &locator, None,
+                    ));
+                    out.issues.extend(issues);
+                }
             }
         }
         Ok(out)
@@ -107,6 +110,18 @@ name = "major.json"
         assert_eq!(out.records[0].powers[0].value, 80.0);
         assert_eq!(out.units_read, 2);
         assert_eq!(out.issues.len(), 1);
+        assert_eq!(out.issues[0].code, "not_an_object");
+    }
+
+    #[test]
+    fn a_number_out_of_range_costs_only_its_value() {
+        let s = spec(SPEC);
+        let doc = br#"{"datacenters":[{"name":"A","lat":50.1,"lon":3.1,"capacity_mw":1e309},{"name":"B","lat":50.2,"lon":3.2,"capacity_mw":NaN}]}"#;
+        let out = JsonEntries.parse(&input(&s, doc)).unwrap();
+        assert_eq!(out.records.len(), 2);
+        assert!(out.records.iter().all(|r| r.powers.is_empty()));
+        let codes: Vec<&str> = out.issues.iter().map(|i| i.code).collect();
+        assert_eq!(codes, ["non_finite_number", "non_finite_number"]);
     }
 
     #[test]

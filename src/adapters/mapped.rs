@@ -76,28 +76,16 @@ fn is_placeholder(v: &str) -> bool {
     )
 }
 
+/// Maps one entry onto a record: catalog exclusion, identity, texts, status, point and
+/// quantities, each reporting its own data issues.
 pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
     let m = input.mapping();
     let props = entry.props;
-    let mut issues = Vec::new();
     let loc = entry.locator.as_str();
-
-    if let Some(rule) = &m.exclude
-        && let Some(v) = get_str(props, &rule.field)
-        && rule.values.iter().any(|x| x == &v)
-    {
-        let code = issue_codes::lookup(&rule.code).unwrap_or(issue_codes::NOT_A_DATA_CENTRE);
-        let name = get_str(props, m.name.as_deref().unwrap_or("name")).unwrap_or_default();
-        issues.push(issue(
-            input,
-            code,
-            IssueAction::Dropped,
-            loc,
-            None,
-            format!("{} = {v} ({name}): excluded by the catalog", rule.field),
-        ));
-        return Mapped::Dropped(issues);
+    if let Some(dropped) = excluded(input, props, loc) {
+        return Mapped::Dropped(vec![dropped]);
     }
+    let mut issues = Vec::new();
 
     // Identity.
     let mut shifted_value = None;
@@ -109,32 +97,158 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
     );
     record.osm_ref = osm_ref;
     let key = record.record_key.clone();
+    let report =
+        |code, action, message: String| issue(input, code, action, loc, Some(&key), message);
 
-    // Text flaws anywhere in the entry are counted, field by field.
+    issues.extend(text_flaws(props, &report));
+    issues.extend(wrong_types(m, props, &report));
+    read_texts(m, props, &mut record, &report, &mut issues);
+    if let Some(value) = shifted_value {
+        issues.push(report(
+            issue_codes::ID_NOT_OSM,
+            IssueAction::Repaired,
+            format!(
+                "id field holds `{value}`, not an OSM id; keyed by position, value kept as a name/code"
+            ),
+        ));
+        record.codes.extend(fields::ref_codes(&value));
+        if record.name.is_none() {
+            record.name = Some(value);
+        }
+    }
+    read_codes(m, props, &mut record);
+    read_status(m, props, &mut record);
+    if let Some(point_issue) = read_point(m, entry, &mut record, &report) {
+        issues.push(point_issue);
+    }
+
+    // Quantities.
+    for q in &m.power {
+        if let Some(fact) = read_power(input, q, props, loc, &key, &mut issues) {
+            record.powers.push(fact);
+        }
+    }
+    for q in &m.surface {
+        if let Some(fact) = read_surface(input, q, props, loc, &key, &mut issues) {
+            record.surfaces.push(fact);
+        }
+    }
+
+    if record.name.is_none()
+        && record.operator.is_none()
+        && record.codes.is_empty()
+        && record.address.is_empty()
+    {
+        issues.push(report(
+            issue_codes::ANONYMOUS_POINT,
+            IssueAction::Kept,
+            "no name, operator, code or address: a point only".into(),
+        ));
+    }
+    Mapped::Record(Box::new(record), issues)
+}
+
+/// The issue that drops an entry the catalog excludes (`mapping.exclude`), if it is one.
+fn excluded(input: &FileInput<'_>, props: &Map<String, Value>, loc: &str) -> Option<DataIssue> {
+    let m = input.mapping();
+    let rule = m.exclude.as_ref()?;
+    let v = get_str(props, &rule.field)?;
+    if !rule.values.iter().any(|x| x == &v) {
+        return None;
+    }
+    let code = issue_codes::lookup(&rule.code).unwrap_or(issue_codes::NOT_A_DATA_CENTRE);
+    let name = get_str(props, m.name.as_deref().unwrap_or("name")).unwrap_or_default();
+    Some(issue(
+        input,
+        code,
+        IssueAction::Dropped,
+        loc,
+        None,
+        format!("{} = {v} ({name}): excluded by the catalog", rule.field),
+    ))
+}
+
+/// Text flaws anywhere in the entry, field by field.
+fn text_flaws(
+    props: &Map<String, Value>,
+    report: &impl Fn(&'static str, IssueAction, String) -> DataIssue,
+) -> Vec<DataIssue> {
+    let mut issues = Vec::new();
     for (field, value) in props {
         if let Value::String(s) = value {
             match fields::clean_text(s).1 {
-                Some(TextFlaw::ObjectObject) => issues.push(issue(
-                    input,
+                Some(TextFlaw::ObjectObject) => issues.push(report(
                     issue_codes::OBJECT_OBJECT,
                     IssueAction::ValueIgnored,
-                    loc,
-                    Some(&key),
                     format!("field `{field}` holds `[object Object]`; ignored"),
                 )),
-                Some(TextFlaw::EmbeddedNewline) => issues.push(issue(
-                    input,
+                Some(TextFlaw::EmbeddedNewline) => issues.push(report(
                     issue_codes::EMBEDDED_NEWLINE,
                     IssueAction::Repaired,
-                    loc,
-                    Some(&key),
                     format!("field `{field}` holds a line break; joined with a space"),
                 )),
                 None => {}
             }
         }
     }
+    issues
+}
 
+/// Mapped fields holding an object or an array (where a text or a number is read): ignored,
+/// each reported as `wrong_json_type`.
+fn wrong_types(
+    m: &Mapping,
+    props: &Map<String, Value>,
+    report: &impl Fn(&'static str, IssueAction, String) -> DataIssue,
+) -> Vec<DataIssue> {
+    let singles = [
+        &m.id,
+        &m.osm_type,
+        &m.lon,
+        &m.lat,
+        &m.name,
+        &m.operator,
+        &m.operator_wikidata,
+        &m.housenumber,
+        &m.street,
+        &m.postcode,
+        &m.website,
+        &m.peeringdb_id,
+    ];
+    let lists = [&m.alt_names, &m.codes, &m.description, &m.city, &m.status];
+    let mut names: Vec<&String> = singles.into_iter().flatten().collect();
+    names.extend(lists.into_iter().flatten());
+    names.extend(m.power.iter().chain(&m.surface).map(|q| &q.field));
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|k| match props.get(k.as_str()) {
+            Some(v @ (Value::Object(_) | Value::Array(_))) => Some(report(
+                issue_codes::WRONG_JSON_TYPE,
+                IssueAction::ValueIgnored,
+                format!(
+                    "field `{k}` holds {}, not a text or a number; ignored",
+                    if v.is_object() {
+                        "an object"
+                    } else {
+                        "an array"
+                    }
+                ),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Names (placeholders left out), operator, website, descriptions, address, PeeringDB id.
+fn read_texts(
+    m: &Mapping,
+    props: &Map<String, Value>,
+    record: &mut Record,
+    report: &impl Fn(&'static str, IssueAction, String) -> DataIssue,
+    issues: &mut Vec<DataIssue>,
+) {
     let text = |k: &Option<String>| k.as_deref().and_then(|k| get_str(props, k));
     record.name = text(&m.name);
     record.operator = text(&m.operator);
@@ -143,12 +257,9 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
         ("operator", &mut record.operator),
     ] {
         if value.as_deref().is_some_and(is_placeholder) {
-            issues.push(issue(
-                input,
+            issues.push(report(
                 issue_codes::PLACEHOLDER_VALUE,
                 IssueAction::ValueIgnored,
-                loc,
-                Some(&key),
                 format!(
                     "{field} `{}` is a placeholder, not a value",
                     value.take().unwrap_or_default()
@@ -178,28 +289,12 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
         .peeringdb_id
         .as_deref()
         .and_then(|k| get_f64(props, k))
-        .filter(|v| *v >= 1.0 && v.fract() == 0.0)
+        .filter(|v| *v >= 1.0 && v.fract() == 0.0 && *v < i64::MAX as f64)
         .map(|v| v as i64);
+}
 
-    if let Some(value) = shifted_value {
-        issues.push(issue(
-            input,
-            issue_codes::ID_NOT_OSM,
-            IssueAction::Repaired,
-            loc,
-            Some(&key),
-            format!(
-                "id field holds `{value}`, not an OSM id; keyed by position, value kept as a name/code"
-            ),
-        ));
-        let codes = fields::ref_codes(&value);
-        record.codes.extend(codes);
-        if record.name.is_none() {
-            record.name = Some(value);
-        }
-    }
-
-    // Site codes: from the ref-like fields, then from the names.
+/// Site codes: from the ref-like fields, then from the names.
+fn read_codes(m: &Mapping, props: &Map<String, Value>, record: &mut Record) {
     for k in &m.codes {
         if let Some(v) = get_str(props, k) {
             for c in fields::ref_codes(&v) {
@@ -209,15 +304,23 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
             }
         }
     }
-    for n in record.name.iter().chain(&record.alt_names) {
-        for c in fields::site_codes(n) {
+    let names: Vec<String> = record
+        .name
+        .iter()
+        .chain(&record.alt_names)
+        .cloned()
+        .collect();
+    for n in names {
+        for c in fields::site_codes(&n) {
             if !record.codes.contains(&c) {
                 record.codes.push(c);
             }
         }
     }
+}
 
-    // Status: words in the status fields, then in the description, then the default.
+/// Status: words in the status fields, then in the description, then the default.
+fn read_status(m: &Mapping, props: &Map<String, Value>, record: &mut Record) {
     let status_texts: Vec<String> = m.status.iter().filter_map(|k| get_str(props, k)).collect();
     let from_words = status_texts
         .iter()
@@ -236,8 +339,17 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
             record.status_text = status_texts.first().cloned();
         }
     }
+}
 
-    // Point.
+/// The point (from the geometry, else the lon/lat fields) and its precision; the issue of a
+/// point repaired, removed or missing.
+fn read_point(
+    m: &Mapping,
+    entry: &Entry<'_>,
+    record: &mut Record,
+    report: &impl Fn(&'static str, IssueAction, String) -> DataIssue,
+) -> Option<DataIssue> {
+    let props = entry.props;
     let point = entry
         .geometry_point
         .map(|p| (Some(p.0), Some(p.1)))
@@ -245,46 +357,37 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
             (Some(lo), Some(la)) => Some((get_f64(props, lo), get_f64(props, la))),
             _ => None,
         });
-    match point {
+    let found = match point {
         Some((Some(lon), Some(lat))) => match check_point(lon, lat) {
-            PointCheck::Ok(p) => record.point = Some(p),
+            PointCheck::Ok(p) => {
+                record.point = Some(p);
+                None
+            }
             PointCheck::Swapped(p) => {
-                issues.push(issue(
-                    input,
+                record.point = Some(p);
+                Some(report(
                     issue_codes::COORDS_SWAPPED,
                     IssueAction::Repaired,
-                    loc,
-                    Some(&key),
                     format!("latitude {lat} is out of range; swapped with longitude {lon}"),
-                ));
-                record.point = Some(p);
+                ))
             }
-            PointCheck::Invalid => issues.push(issue(
-                input,
+            PointCheck::Invalid => Some(report(
                 issue_codes::INVALID_COORDS,
                 IssueAction::Repaired,
-                loc,
-                Some(&key),
                 format!("coordinates ({lon}, {lat}) are not a valid lon/lat; point removed"),
             )),
         },
-        Some((lon, lat)) if lon.is_some() || lat.is_some() => issues.push(issue(
-            input,
+        Some((lon, lat)) if lon.is_some() || lat.is_some() => Some(report(
             issue_codes::INVALID_COORDS,
             IssueAction::Repaired,
-            loc,
-            Some(&key),
             "only one of longitude/latitude is a number; point removed".into(),
         )),
-        _ => issues.push(issue(
-            input,
+        _ => Some(report(
             issue_codes::MISSING_COORDS,
             IssueAction::Kept,
-            loc,
-            Some(&key),
             "no coordinates; to be located by postcode or commune".into(),
         )),
-    }
+    };
     let approximate = m
         .approximate_when
         .as_ref()
@@ -299,34 +402,7 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
     } else {
         PointPrecision::None
     };
-
-    // Quantities.
-    for q in &m.power {
-        if let Some(fact) = read_power(input, q, props, loc, &key, &mut issues) {
-            record.powers.push(fact);
-        }
-    }
-    for q in &m.surface {
-        if let Some(fact) = read_surface(input, q, props, loc, &key, &mut issues) {
-            record.surfaces.push(fact);
-        }
-    }
-
-    if record.name.is_none()
-        && record.operator.is_none()
-        && record.codes.is_empty()
-        && record.address.is_empty()
-    {
-        issues.push(issue(
-            input,
-            issue_codes::ANONYMOUS_POINT,
-            IssueAction::Kept,
-            loc,
-            Some(&key),
-            "no name, operator, code or address: a point only".into(),
-        ));
-    }
-    Mapped::Record(Box::new(record), issues)
+    found
 }
 
 fn native_id(
@@ -369,13 +445,17 @@ fn native_id(
     }
 }
 
-enum PointCheck {
+/// A lon/lat pair checked: valid, valid once swapped, or not a point (0,0 included).
+pub(crate) enum PointCheck {
     Ok(LonLat),
     Swapped(LonLat),
     Invalid,
 }
 
-fn check_point(lon: f64, lat: f64) -> PointCheck {
+pub(crate) fn check_point(lon: f64, lat: f64) -> PointCheck {
+    if !lon.is_finite() || !lat.is_finite() {
+        return PointCheck::Invalid;
+    }
     let valid =
         |lon: f64, lat: f64| (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat);
     if lon == 0.0 && lat == 0.0 {

@@ -14,6 +14,7 @@ pub mod fields;
 pub mod geojson_points;
 pub mod html_page;
 pub mod json_entries;
+pub mod lenient;
 pub mod mapped;
 pub mod overpass;
 pub mod peeringdb;

@@ -6,14 +6,20 @@
 //! The outline itself is kept on the record (`footprint`) for the cadastre stage.
 //! Telephone exchanges are not data centres: they are dropped with a data issue.
 
+use serde_json::value::RawValue;
+
+use super::lenient::{self, Doc};
 use super::mapped::issue;
 use super::{Adapter, FileInput, fields};
 use crate::error::ParseError;
 use crate::model::{
-    Footprint, IssueAction, LonLat, ParseOutput, PointPrecision, PowerFact, PowerKind, Record,
-    Status, SurfaceFact, SurfaceKind, issue_codes,
+    DataIssue, Footprint, IssueAction, LonLat, ParseOutput, PointPrecision, PowerFact, PowerKind,
+    Record, Status, SurfaceFact, SurfaceKind, issue_codes,
 };
-use crate::osm::{DataCentreFilter, DcStatus, OsmGeometry, area_m2, parse_overpass_named};
+use crate::osm::{
+    DataCentreFilter, DcStatus, OsmError, OsmFeature, OsmGeometry, OsmIssue, area_m2,
+    parse_overpass_named,
+};
 
 pub struct Overpass;
 
@@ -40,17 +46,17 @@ impl Adapter for Overpass {
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
-        input.text()?;
-        let file = input.file.name.clone();
-        let (features, osm_issues) =
-            parse_overpass_named(input.bytes, &file).map_err(|e| ParseError::Structure {
-                file: file.clone(),
-                message: e.to_string(),
-            })?;
+        let (features, osm_issues, element_issues) = elements(input)?;
         let mut out = ParseOutput {
             units_read: features.len() + osm_issues.len(),
             ..ParseOutput::default()
         };
+        for i in element_issues {
+            if i.action == IssueAction::Dropped {
+                out.units_read += 1;
+            }
+            out.issues.push(i);
+        }
         for i in &osm_issues {
             out.issues.push(issue(
                 input,
@@ -199,6 +205,79 @@ impl Adapter for Overpass {
         }
         Ok(out)
     }
+}
+
+/// The features of a response and the issues of its elements. Fast path: the whole response
+/// at once. When that fails on a broken element, each element is read on its own (an `out
+/// geom` element carries its own geometry), and the broken ones become data issues; a
+/// response that is not JSON, cut short, or whose `remark` reports an error still fails.
+fn elements(
+    input: &FileInput<'_>,
+) -> Result<(Vec<OsmFeature>, Vec<OsmIssue>, Vec<DataIssue>), ParseError> {
+    let file = input.file.name.clone();
+    let structure = |e: OsmError| ParseError::Structure {
+        file: file.clone(),
+        message: e.to_string(),
+    };
+    let doc = Doc::open(input)?;
+    let fast = parse_overpass_named(doc.text().as_bytes(), &file);
+    let mut issues = Vec::new();
+    match fast {
+        // When decoding repaired something, the elements below name where.
+        Ok((features, osm_issues)) if !doc.has_flaws() => {
+            return Ok((features, osm_issues, issues));
+        }
+        Err(e @ OsmError::OverpassRemark { .. }) => return Err(structure(e)),
+        _ => {}
+    }
+    #[derive(serde::Deserialize)]
+    struct Response<'a> {
+        #[serde(borrow, default)]
+        elements: Vec<&'a RawValue>,
+        #[serde(default)]
+        remark: Option<serde_json::Value>,
+    }
+    let response: Response<'_> = doc.parse()?;
+    if let Some(serde_json::Value::String(remark)) = &response.remark
+        && remark.to_ascii_lowercase().contains("error")
+    {
+        return Err(structure(OsmError::OverpassRemark {
+            file: file.clone(),
+            remark: remark.clone(),
+        }));
+    }
+    let (mut features, mut osm_issues) = (Vec::new(), Vec::new());
+    for (i, raw) in response.elements.iter().enumerate() {
+        let locator = format!("elements[{i}]");
+        let (value, flaws) = match doc.value(raw) {
+            Ok(v) => v,
+            Err(message) => {
+                issues.push(lenient::unreadable(input, &locator, &message));
+                continue;
+            }
+        };
+        if !value.is_object() {
+            issues.push(lenient::not_an_object(input, &locator, &value));
+            continue;
+        }
+        issues.extend(lenient::flaw_issues(input, &flaws, &[], &locator, None));
+        let one = serde_json::json!({ "elements": [value] }).to_string();
+        match parse_overpass_named(one.as_bytes(), &file) {
+            Ok((f, o)) => {
+                features.extend(f);
+                osm_issues.extend(o);
+            }
+            Err(e) => issues.push(issue(
+                input,
+                issue_codes::WRONG_JSON_TYPE,
+                IssueAction::Dropped,
+                &locator,
+                None,
+                format!("not an Overpass element: {e}"),
+            )),
+        }
+    }
+    Ok((features, osm_issues, issues))
 }
 
 #[cfg(test)]

@@ -7,10 +7,15 @@
 
 use serde_json::{Map, Value};
 
-use super::mapped::{get_f64, get_str, issue};
+use serde_json::value::RawValue;
+
+use super::lenient::{self, Doc};
+use super::mapped::{PointCheck, check_point, get_f64, get_str, issue};
 use super::{Adapter, FileInput};
 use crate::error::ParseError;
-use crate::model::{IssueAction, LonLat, ParseOutput, PointPrecision, Record, Status, issue_codes};
+use crate::model::{
+    DataIssue, IssueAction, ParseOutput, PointPrecision, Record, Status, issue_codes,
+};
 
 pub struct PeeringDbFacilities;
 
@@ -29,8 +34,22 @@ impl Adapter for PeeringDbFacilities {
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let file = input.file.name.clone();
-        let doc: Value = input.json()?;
-        let Some(Value::Array(data)) = doc.get("data") else {
+        let doc = Doc::open(input)?;
+        #[derive(serde::Deserialize)]
+        struct Answer<'a> {
+            #[serde(borrow)]
+            data: Option<&'a RawValue>,
+        }
+        let answer: Answer<'_> = match doc.parse() {
+            Ok(a) => a,
+            Err(ParseError::Json { .. }) if doc.parse::<serde::de::IgnoredAny>().is_ok() => {
+                Answer { data: None }
+            }
+            Err(e) => return Err(e),
+        };
+        let data: Option<Vec<&RawValue>> =
+            answer.data.and_then(|d| serde_json::from_str(d.get()).ok());
+        let Some(data) = data else {
             return Err(ParseError::Structure {
                 file,
                 message: "no `data` array: not a PeeringDB API answer".into(),
@@ -40,34 +59,49 @@ impl Adapter for PeeringDbFacilities {
             units_read: data.len(),
             ..ParseOutput::default()
         };
-        for (i, entry) in data.iter().enumerate() {
+        for (i, raw) in data.iter().enumerate() {
             let locator = format!("data[{i}]");
-            let Some(obj) = entry.as_object() else {
-                out.issues.push(issue(
-                    input,
-                    issue_codes::ROW_SHAPE,
-                    IssueAction::Dropped,
-                    &locator,
-                    None,
-                    "not a JSON object".into(),
-                ));
+            let (value, flaws) = match doc.value(raw) {
+                Ok(v) => v,
+                Err(message) => {
+                    out.issues
+                        .push(lenient::unreadable(input, &locator, &message));
+                    continue;
+                }
+            };
+            let Value::Object(mut obj) = value else {
+                out.issues
+                    .push(lenient::not_an_object(input, &locator, &value));
                 continue;
             };
-            match facility(input, obj, &locator) {
-                Ok(record) => out.records.push(record),
-                Err(dropped) => out.issues.push(*dropped),
+            let screened = lenient::screen(&mut obj);
+            match facility(input, &obj, &locator) {
+                Ok((record, issues)) => {
+                    let key = Some(record.record_key.as_str());
+                    out.issues.extend(lenient::flaw_issues(
+                        input, &flaws, &screened, &locator, key,
+                    ));
+                    out.issues.extend(issues);
+                    out.records.push(record);
+                }
+                Err(dropped) => {
+                    out.issues.extend(lenient::flaw_issues(
+                        input, &flaws, &screened, &locator, None,
+                    ));
+                    out.issues.push(*dropped);
+                }
             }
         }
         Ok(out)
     }
 }
 
-/// One facility, or the data issue that drops it.
+/// One facility with the issues of its values, or the data issue that drops it.
 fn facility(
     input: &FileInput<'_>,
     obj: &Map<String, Value>,
     locator: &str,
-) -> Result<Record, Box<crate::model::DataIssue>> {
+) -> Result<(Record, Vec<DataIssue>), Box<DataIssue>> {
     let drop = |code, message: String| {
         Box::new(issue(
             input,
@@ -149,14 +183,44 @@ fn facility(
         _ => Status::Unknown,
     };
     r.status_text = status.map(|s| format!("PeeringDB status {s}"));
+    let mut issues = Vec::new();
     let (lat, lon) = (get_f64(obj, "latitude"), get_f64(obj, "longitude"));
-    if let (Some(lat), Some(lon)) = (lat, lon)
-        && !(lat == 0.0 && lon == 0.0)
-    {
-        r.point = Some(LonLat { lon, lat });
+    let report = |code, message: String| {
+        issue(
+            input,
+            code,
+            IssueAction::Repaired,
+            &r.provenance.locator,
+            Some(&r.record_key),
+            message,
+        )
+    };
+    // Null, or 0,0 (PeeringDB's "not geocoded"), is no point and no issue.
+    let point = match (lat, lon) {
+        (Some(lat), Some(lon)) if !(lat == 0.0 && lon == 0.0) => match check_point(lon, lat) {
+            PointCheck::Ok(p) => Some(p),
+            PointCheck::Swapped(p) => {
+                issues.push(report(
+                    issue_codes::COORDS_SWAPPED,
+                    format!("latitude {lat} is out of range; swapped with longitude {lon}"),
+                ));
+                Some(p)
+            }
+            PointCheck::Invalid => {
+                issues.push(report(
+                    issue_codes::INVALID_COORDS,
+                    format!("coordinates ({lon}, {lat}) are not a valid lon/lat; point removed"),
+                ));
+                None
+            }
+        },
+        _ => None,
+    };
+    if let Some(p) = point {
+        r.point = Some(p);
         r.point_precision = PointPrecision::Address;
     }
-    Ok(r)
+    Ok((r, issues))
 }
 
 #[cfg(test)]
@@ -198,6 +262,26 @@ mod tests {
         assert_eq!(out.records.len(), 1);
         assert_eq!(out.issues.len(), 2);
         assert_eq!(out.issues[0].code, issue_codes::OUTSIDE_FRANCE);
+    }
+
+    #[test]
+    fn coordinates_go_through_the_point_check() {
+        let s = peeringdb_spec();
+        let bytes = br#"{"data":[{"id":1,"name":"A","country":"FR","latitude":150.5,"longitude":45.2},{"id":2,"name":"B","country":"FR","latitude":95,"longitude":200},{"id":3,"name":"C","country":"FR","latitude":1e309,"longitude":2},"fac"],"meta":{}}"#;
+        let out = PeeringDbFacilities.parse(&input(&s, bytes)).unwrap();
+        assert_eq!(out.records.len(), 3);
+        assert_eq!(out.records[0].point.unwrap().lat, 45.2);
+        assert!(out.records[1].point.is_none() && out.records[2].point.is_none());
+        let codes: Vec<&str> = out.issues.iter().map(|i| i.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "coords_swapped",
+                "invalid_coords",
+                "non_finite_number",
+                "not_an_object"
+            ]
+        );
     }
 
     #[test]

@@ -20,14 +20,21 @@ pub enum IssueCode {
     BadGeometry,
     /// Neither `properties.id` nor the feature `id`: the parcel is dropped.
     MissingId,
+    /// An element of `features` that is not an object (a string, a number): skipped.
+    NotAnObject,
+    /// A feature whose own JSON is broken (a missing comma, a bad number, bytes that are not
+    /// UTF-8 in a name) although its extent is clear: the parcel is dropped.
+    Unreadable,
 }
 
 impl IssueCode {
-    pub const ALL: [IssueCode; 4] = [
+    pub const ALL: [IssueCode; 6] = [
         IssueCode::MissingContenance,
         IssueCode::InvalidRing,
         IssueCode::BadGeometry,
         IssueCode::MissingId,
+        IssueCode::NotAnObject,
+        IssueCode::Unreadable,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -36,6 +43,8 @@ impl IssueCode {
             IssueCode::InvalidRing => "parcel_invalid_ring",
             IssueCode::BadGeometry => "parcel_bad_geometry",
             IssueCode::MissingId => "parcel_missing_id",
+            IssueCode::NotAnObject => "parcel_not_an_object",
+            IssueCode::Unreadable => "parcel_unreadable",
         }
     }
 
@@ -45,6 +54,8 @@ impl IssueCode {
             IssueCode::InvalidRing => 1,
             IssueCode::BadGeometry => 2,
             IssueCode::MissingId => 3,
+            IssueCode::NotAnObject => 4,
+            IssueCode::Unreadable => 5,
         }
     }
 }
@@ -69,7 +80,7 @@ pub struct ParcelIssue {
 /// Counts per code, with the first few examples of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IssueCounts {
-    counts: [u64; 4],
+    counts: [u64; 6],
     examples: Vec<ParcelIssue>,
 }
 
@@ -127,7 +138,7 @@ impl IssueCounts {
         }
         self.examples.extend(other.examples);
         self.sort_examples();
-        let mut kept = [0usize; 4];
+        let mut kept = [0usize; 6];
         self.examples.retain(|e| {
             let k = &mut kept[e.code.slot()];
             *k += 1;

@@ -215,8 +215,11 @@ where
     let mut outs: Vec<WorkerOut<T>> = Vec::new();
     let mut split_err = None;
 
+    // Reading strictly, the splitter proved each feature's extent: a feature whose own JSON is
+    // broken costs only itself. With the line shortcut, any error means reading again.
+    let strict = !fast_lines;
     if threads <= 1 {
-        let mut w = Worker::new();
+        let mut w = Worker::new(strict);
         loop {
             match splitter.next_batch() {
                 Ok(Some(b)) => {
@@ -245,7 +248,7 @@ where
                 let (brx, rtx, gtx) = (&brx, rtx.clone(), gtx.clone());
                 let stop = &stop;
                 s.spawn(move || {
-                    let mut w = Worker::new();
+                    let mut w = Worker::new(strict);
                     loop {
                         let next = match brx.lock() {
                             Ok(rx) => rx.recv(),
@@ -313,6 +316,16 @@ where
     if let Some(e) = split_err {
         return Err(e);
     }
+    for &before in splitter.not_objects() {
+        result.issues.record(ParcelIssue {
+            code: IssueCode::NotAnObject,
+            feature_index: before,
+            parcel_id: None,
+            detail: format!(
+                "an element of `features` before feature {before} is not an object; skipped"
+            ),
+        });
+    }
     result.items.sort_unstable_by_key(|(i, _)| *i);
     Ok(result)
 }
@@ -325,14 +338,17 @@ struct WorkerOut<T> {
 }
 
 struct Worker<T> {
+    /// Feature syntax errors are counted issues (true) or fatal (false).
+    strict: bool,
     flat: FlatGeom,
     ring_ok: Vec<bool>,
     out: WorkerOut<T>,
 }
 
 impl<T> Worker<T> {
-    fn new() -> Self {
+    fn new(strict: bool) -> Self {
         Worker {
+            strict,
             flat: FlatGeom::default(),
             ring_ok: Vec::new(),
             out: WorkerOut {
@@ -368,6 +384,15 @@ impl<T> Worker<T> {
                     }
                 }
                 Ok(None) => {}
+                Err(se) if self.strict => {
+                    let offset = b.base_offset + s as u64 + se.pos as u64;
+                    self.out.issues.record(ParcelIssue {
+                        code: IssueCode::Unreadable,
+                        feature_index: index,
+                        parcel_id: None,
+                        detail: format!("feature {index}: {} at byte {offset}", se.message),
+                    });
+                }
                 Err(se) => {
                     self.out.err = Some((
                         index,

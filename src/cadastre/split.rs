@@ -157,14 +157,24 @@ impl ValueScan {
 #[derive(Debug, Clone, Copy)]
 enum Top {
     Start,
-    Key { first: bool },
-    InKey { esc: bool },
+    Key {
+        first: bool,
+    },
+    InKey {
+        esc: bool,
+    },
     Colon,
     Value,
-    InType { esc: bool },
+    InType {
+        esc: bool,
+    },
     Skip(ValueScan),
+    /// An element of `features` that is not an object, skipped.
+    SkipElem(ValueScan),
     AfterValue,
-    Elem { first: bool },
+    Elem {
+        first: bool,
+    },
     InFeature(ValueScan),
     AfterElem,
     End,
@@ -196,6 +206,8 @@ pub(super) struct Splitter {
     pending: Option<CadastreError>,
     spare: Vec<Vec<u8>>,
     fast_lines: bool,
+    /// Elements of `features` that were not objects: the number of the feature after each.
+    not_objects: Vec<u64>,
 }
 
 const MAX_TOKEN: usize = 256;
@@ -251,6 +263,7 @@ impl Splitter {
             pending: None,
             spare: Vec::new(),
             fast_lines: false,
+            not_objects: Vec::new(),
         }
     }
 
@@ -265,6 +278,12 @@ impl Splitter {
     /// Complete features found so far.
     pub fn features(&self) -> u64 {
         self.features
+    }
+
+    /// Elements of `features` skipped because they are not objects (a string, a number), each
+    /// as the number of the feature that follows it.
+    pub fn not_objects(&self) -> &[u64] {
+        &self.not_objects
     }
 
     /// Hands a batch buffer back for reuse.
@@ -478,6 +497,17 @@ impl Splitter {
                         self.state = Top::Skip(scan);
                     }
                 },
+                Top::SkipElem(mut scan) => match scan.feed(&self.buf[self.pos..]) {
+                    Some(n) => {
+                        self.pos += n;
+                        self.not_objects.push(self.features);
+                        self.state = Top::AfterElem;
+                    }
+                    None => {
+                        self.pos = len;
+                        self.state = Top::SkipElem(scan);
+                    }
+                },
                 _ => {
                     let b = self.buf[self.pos];
                     self.byte(b)?;
@@ -596,6 +626,10 @@ impl Splitter {
                     return Ok(()); // the scan starts on this byte
                 } else if b == b']' && first {
                     self.state = Top::AfterValue;
+                } else if matches!(b, b'"' | b'[' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') {
+                    // Not a feature: skipped, counted (`not_objects`).
+                    self.state = Top::SkipElem(ValueScan::default());
+                    return Ok(()); // the scan starts on this byte
                 } else {
                     return Err(self.syntax("expected a feature object in `features`"));
                 }
@@ -615,7 +649,7 @@ impl Splitter {
                     return Err(self.syntax("data after the end of the FeatureCollection"));
                 }
             }
-            Top::Skip(_) | Top::InFeature(_) => {}
+            Top::Skip(_) | Top::SkipElem(_) | Top::InFeature(_) => {}
         }
         self.pos += 1;
         Ok(())
@@ -725,7 +759,7 @@ mod tests {
             (br#"{"type":"Feature"}"#, "its type is"),
             (br#"{"type":"FeatureCollection"}"#, "no `features`"),
             (br#"{"features":{}}"#, "not an array"),
-            (br#"{"features":[1]}"#, "expected a feature object"),
+            (br#"{"features":[}"#, "expected a feature object"),
             (br#"{"features":[]} x"#, "data after"),
             (br#"{"features":[{}"#, "between two features"),
             (br#"{"features":[{"a":[1,2"#, "inside a feature"),

@@ -291,6 +291,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
     let mut runs: Vec<SourceRun> = input.specs.iter().map(|s| SourceRun::new(&s.id)).collect();
     for ((insee, dep), queries) in &by_commune {
         let mut why_missing: Vec<String> = Vec::new();
+        let mut unreadable: Option<(String, String, String)> = None;
         let mut done = false;
         'sources: for (si, spec) in input.specs.iter().enumerate() {
             for template in &spec.files {
@@ -316,22 +317,20 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
                 let (snapshot, (parcels, features, counts)) = match read {
                     Ok(x) => x,
                     Err(message) => {
-                        out.issues.push(DataIssue {
-                            source_id: spec.id.clone(),
-                            code: issue_codes::CADASTRE_FILE_UNREADABLE,
-                            action: IssueAction::Kept,
-                            file: file.name.clone(),
-                            locator: insee.clone(),
-                            record_key: None,
-                            message: format!(
-                                "{message}; the facilities of commune {insee} get no parcel"
-                            ),
-                        });
-                        done = true;
-                        break 'sources;
+                        // An unreadable candidate (a cut `.json.gz`) falls through to the
+                        // next one (the plain `.json`); reported if none can be read.
+                        unreadable.get_or_insert((spec.id.clone(), file.name.clone(), message));
+                        continue;
                     }
                 };
-                if snapshot.outcome != "last_good" {
+                if snapshot.outcome == "last_good" {
+                    runs[si].stale.push(format!(
+                        "commune {insee}: {} unreadable; used the last good snapshot {} of {}",
+                        file.name,
+                        &snapshot.sha256[..12.min(snapshot.sha256.len())],
+                        snapshot.retrieved_at
+                    ));
+                } else {
                     out.good.push(ParcelSnapshot {
                         source: si,
                         insee: insee.clone(),
@@ -375,7 +374,17 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
                 break 'sources;
             }
         }
-        if !done {
+        if !done && let Some((source_id, name, message)) = unreadable {
+            out.issues.push(DataIssue {
+                source_id,
+                code: issue_codes::CADASTRE_FILE_UNREADABLE,
+                action: IssueAction::Kept,
+                file: name,
+                locator: insee.clone(),
+                record_key: None,
+                message: format!("{message}; the facilities of commune {insee} get no parcel"),
+            });
+        } else if !done {
             out.communes_missing += 1;
             out.missing.push((insee.clone(), dep.clone()));
             let ids: Vec<&str> = queries
@@ -506,6 +515,8 @@ fn parcel_issue_code(c: IssueCode) -> &'static str {
         IssueCode::InvalidRing => issue_codes::PARCEL_INVALID_RING,
         IssueCode::BadGeometry => issue_codes::PARCEL_BAD_GEOMETRY,
         IssueCode::MissingId => issue_codes::PARCEL_MISSING_ID,
+        IssueCode::NotAnObject => issue_codes::PARCEL_NOT_AN_OBJECT,
+        IssueCode::Unreadable => issue_codes::PARCEL_UNREADABLE,
     }
 }
 

@@ -756,30 +756,39 @@ fn invalid_rings_and_bad_geometries_are_counted() {
 }
 
 #[test]
-fn syntax_errors_name_file_and_feature() {
+fn a_feature_with_broken_json_costs_only_itself() {
     let dir = tempfile::tempdir().unwrap();
     let g = format!(r#"{{"type":"Polygon","coordinates":[{SQ}]}}"#);
     let good = feat("A", &g, "");
     let bad = r#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0] [1,1],[0,0]]]},"properties":{}}"#;
-    let p = collection(dir.path(), "syntax.json", &[&good, &good, bad, &good]);
+    let p = collection(
+        dir.path(),
+        "syntax.json",
+        &[&good, &good, bad, "\"a string\"", &good],
+    );
     for threads in [1, 2, 4] {
         let opts = ReadOptions {
             threads,
             ..ReadOptions::default()
         };
-        let e = read_parcels(&p, &opts).unwrap_err();
+        let out = read_parcels(&p, &opts).unwrap();
+        assert_eq!(out.parcels.len(), 3);
+        assert_eq!(out.issues.count(IssueCode::Unreadable), 1);
+        assert_eq!(out.issues.count(IssueCode::NotAnObject), 1);
+        let unreadable = out
+            .issues
+            .examples()
+            .iter()
+            .find(|e| e.code == IssueCode::Unreadable)
+            .unwrap();
+        assert_eq!(unreadable.feature_index, 2);
         assert!(
-            matches!(
-                e,
-                CadastreError::Syntax {
-                    feature_index: Some(2),
-                    ..
-                }
-            ),
-            "{e}"
+            unreadable.detail.contains("at byte"),
+            "{}",
+            unreadable.detail
         );
-        assert!(e.to_string().contains("syntax.json"), "{e}");
     }
+    // The streaming reader stops at the broken feature.
     let mut r = ParcelReader::open(&p, &ReadOptions::default()).unwrap();
     assert!(r.next().unwrap().is_ok());
     assert!(r.next().unwrap().is_ok());

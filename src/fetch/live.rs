@@ -76,6 +76,21 @@ impl LiveFetcher {
         overrides: HashMap<String, String>,
         specs: &[SourceSpec],
     ) -> Result<LiveFetcher, FetchError> {
+        // An override that names no source or file of the catalog is a mistake, not a no-op.
+        for key in overrides.keys() {
+            let (id, name) = match key.split_once('/') {
+                Some((id, name)) => (id, Some(name)),
+                None => (key.as_str(), None),
+            };
+            let known = specs
+                .iter()
+                .any(|s| s.id == id && name.is_none_or(|n| s.files.iter().any(|f| f.name == n)));
+            if !known {
+                return Err(setup(format!(
+                    "--source-url `{key}`: no such source or <source-id>/<file> in the catalog"
+                )));
+            }
+        }
         let store = SnapshotStore::open(cache_dir.clone()).map_err(|e| setup(e.to_string()))?;
         let fetcher = LiveFetcher {
             client,
@@ -97,6 +112,13 @@ impl LiveFetcher {
             }
         }
         Ok(fetcher)
+    }
+
+    /// Whether a `--source-url` names this file or its source.
+    pub fn overrides(&self, spec: &SourceSpec, file: &FileSpec) -> bool {
+        self.overrides
+            .contains_key(&format!("{}/{}", spec.id, file.name))
+            || self.overrides.contains_key(&spec.id)
     }
 
     /// The URL of a file for this run: an override, else the catalog's.
@@ -286,8 +308,21 @@ impl Fetcher for LiveFetcher {
         ))
     }
 
-    fn mark_good(&self, spec: &SourceSpec, file: &FileSpec, sha256: &str, count: u64) {
-        let _ = self.store.mark_good(&spec.id, &file.name, sha256, count);
+    fn mark_good(
+        &self,
+        spec: &SourceSpec,
+        file: &FileSpec,
+        sha256: &str,
+        count: u64,
+    ) -> Result<(), FetchError> {
+        self.store
+            .mark_good(&spec.id, &file.name, sha256, count)
+            .map_err(|e| FetchError::Io {
+                source_id: spec.id.clone(),
+                path: self.cache_dir.clone(),
+                err: std::io::Error::other(format!("marking {} good: {e}", file.name)),
+            })
+            .map(|_| ())
     }
 
     fn describe(&self) -> String {

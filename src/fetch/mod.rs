@@ -93,7 +93,15 @@ pub trait Fetcher: Sync {
         None
     }
     /// Records that a snapshot parsed well into `count` entries.
-    fn mark_good(&self, _spec: &SourceSpec, _file: &FileSpec, _sha256: &str, _count: u64) {}
+    fn mark_good(
+        &self,
+        _spec: &SourceSpec,
+        _file: &FileSpec,
+        _sha256: &str,
+        _count: u64,
+    ) -> Result<(), FetchError> {
+        Ok(())
+    }
 }
 
 /// Reads `<root>/<source-id>/<file>`; never touches the network.
@@ -145,6 +153,77 @@ impl Fetcher for MirrorFetcher {
                 self.skipped.join(", ")
             )
         }
+    }
+}
+
+/// A mirror with some files taken live: `--source-url <id>=<url>` (or `<id>/<file>=<url>`)
+/// wins over `--mirror` for the source or file it names; every other file is read from the
+/// mirror. The live files have the snapshot cache, conditional requests and last good
+/// snapshots of a live build.
+pub struct MirrorWithUrls {
+    mirror: MirrorFetcher,
+    live: live::LiveFetcher,
+}
+
+impl MirrorWithUrls {
+    /// The mirror fetcher and the sources to build: as [`MirrorFetcher::split`], except that a
+    /// live-only source named by an override is kept (its URL stands in for the mirror).
+    pub fn split(
+        root: PathBuf,
+        specs: Vec<SourceSpec>,
+        overridden: &[String],
+    ) -> (MirrorFetcher, Vec<SourceSpec>) {
+        let named = |s: &SourceSpec| {
+            overridden
+                .iter()
+                .any(|k| k == &s.id || k.split_once('/').is_some_and(|(id, _)| id == s.id))
+        };
+        let (skipped, kept): (Vec<SourceSpec>, Vec<SourceSpec>) = specs
+            .into_iter()
+            .partition(|s| s.mirror_optional && !root.join(&s.id).is_dir() && !named(s));
+        let skipped = skipped.into_iter().map(|s| s.id).collect();
+        (MirrorFetcher { root, skipped }, kept)
+    }
+
+    pub fn new(mirror: MirrorFetcher, live: live::LiveFetcher) -> MirrorWithUrls {
+        MirrorWithUrls { mirror, live }
+    }
+
+    fn fetcher(&self, spec: &SourceSpec, file: &FileSpec) -> &dyn Fetcher {
+        if self.live.overrides(spec, file) {
+            &self.live
+        } else {
+            &self.mirror
+        }
+    }
+}
+
+impl Fetcher for MirrorWithUrls {
+    fn fetch(&self, spec: &SourceSpec, file: &FileSpec) -> Result<Snapshot, FetchError> {
+        self.fetcher(spec, file).fetch(spec, file)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{}; --source-url files {}",
+            self.mirror.describe(),
+            self.live.describe()
+        )
+    }
+
+    fn last_good(&self, spec: &SourceSpec, file: &FileSpec) -> Option<(Snapshot, u64)> {
+        self.fetcher(spec, file).last_good(spec, file)
+    }
+
+    fn mark_good(
+        &self,
+        spec: &SourceSpec,
+        file: &FileSpec,
+        sha256: &str,
+        count: u64,
+    ) -> Result<(), FetchError> {
+        self.fetcher(spec, file)
+            .mark_good(spec, file, sha256, count)
     }
 }
 

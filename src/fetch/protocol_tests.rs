@@ -428,7 +428,8 @@ fn a_page_failing_midway_fails_the_source_and_the_last_good_snapshot_stays() {
     let run = live(&dir, &spec, FetchMode::Normal, FakeClock::at(utc0()));
     let good = run.fetch(&spec).unwrap();
     run.fetcher
-        .mark_good(&spec, &spec.files[0], &good.sha256, 5);
+        .mark_good(&spec, &spec.files[0], &good.sha256, 5)
+        .unwrap();
 
     let err = run.fetch(&spec).unwrap_err().to_string();
     assert!(err.contains("page 2") && err.contains("500"), "{err}");

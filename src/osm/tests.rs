@@ -433,6 +433,10 @@ fn compare_with_osmium(
 #[test]
 fn helsinki_hint_changes_nothing() {
     let Some(sample) = helsinki() else {
+        assert!(
+            !require_osmium(),
+            "the Helsinki sample is missing (set DCINV_OSM_SAMPLE)"
+        );
         eprintln!("skipped: Helsinki sample not found");
         return;
     };

@@ -22,7 +22,7 @@ use crate::estimate::{EstimateOptions, Estimates};
 use crate::fetch::client::ClientConfig;
 use crate::fetch::live::LiveFetcher;
 use crate::fetch::snapshot::FetchMode;
-use crate::fetch::{Fetcher, MirrorFetcher};
+use crate::fetch::{Fetcher, MirrorFetcher, MirrorWithUrls};
 use crate::geo::locate::{AdminIndex, AdminPolygon, CogDepartement, CogRegion};
 use crate::geo::stage::{LocatedRecord, locate_records};
 pub use crate::inventory::{BuildReport, Inventory};
@@ -146,10 +146,21 @@ fn fetcher(
     opts: &BuildOptions,
     specs: Vec<SourceSpec>,
 ) -> Result<(Box<dyn Fetcher>, Vec<SourceSpec>), BuildError> {
-    if let Some(root) = &opts.mirror {
+    if let Some(root) = &opts.mirror
+        && opts.source_urls.is_empty()
+    {
         let (mirror, specs) = MirrorFetcher::split(root.clone(), specs);
         return Ok((Box::new(mirror), specs));
     }
+    // `--source-url` wins over `--mirror` for the source or file it names.
+    let (mirror, specs) = match &opts.mirror {
+        Some(root) => {
+            let named: Vec<String> = opts.source_urls.keys().cloned().collect();
+            let (mirror, specs) = MirrorWithUrls::split(root.clone(), specs, &named);
+            (Some(mirror), specs)
+        }
+        None => (None, specs),
+    };
     let mut config = ClientConfig::new(&opts.contact);
     config.max_retries = opts.max_retries;
     if let Some(t) = opts.timeout {
@@ -167,7 +178,10 @@ fn fetcher(
         &specs,
     )
     .map_err(|e| BuildError::NothingBuilt(e.to_string()))?;
-    Ok((Box::new(live), specs))
+    match mirror {
+        Some(mirror) => Ok((Box::new(MirrorWithUrls::new(mirror, live)), specs)),
+        None => Ok((Box::new(live), specs)),
+    }
 }
 
 /// The build: ingest (fetch, parse, accounting) → locate → reconcile → estimate → surfaces

@@ -60,15 +60,22 @@ pub fn publish(
     let [gpkg, changes] = [written[0].as_path(), written[1].as_path()];
     let report = export::report::write(out, inventory, p.outlines, p.parameters, [gpkg, changes]);
     outputs.push(report?);
-    // The inventory is published: its fresh snapshots become the last good ones.
+    // The inventory is published: its fresh snapshots become the last good ones. A cache
+    // that cannot record it is an error (the next build would fall back to older files).
+    let cache_error = |e: crate::error::FetchError| BuildError::Output {
+        path: out.join("cache"),
+        message: format!("the inventory was written, but the snapshot cache failed: {e}"),
+    };
     for g in p.good {
         let spec = &inventory.specs[g.source];
         p.fetcher
-            .mark_good(spec, &spec.files[g.file], &g.sha256, g.units);
+            .mark_good(spec, &spec.files[g.file], &g.sha256, g.units)
+            .map_err(cache_error)?;
     }
     for g in &inventory.surfaces.good {
         p.fetcher
-            .mark_good(&p.commune_specs[g.source], &g.file, &g.sha256, g.features);
+            .mark_good(&p.commune_specs[g.source], &g.file, &g.sha256, g.features)
+            .map_err(cache_error)?;
     }
     // Only a build with every source fresh may be skipped next time: a stale or failed source
     // must be tried again (and reported again) by the next build, and so must a commune whose
@@ -78,14 +85,23 @@ pub fn publish(
         .iter()
         .all(|r| r.error.is_none() && r.stale.is_empty())
         && inventory.surfaces.complete();
+    let fingerprint_path = out.join(FINGERPRINT_NAME);
+    let fingerprint_error = |e: std::io::Error| BuildError::Output {
+        path: fingerprint_path.clone(),
+        message: format!("the inventory was written, but not its input fingerprint: {e}"),
+    };
     match &p.fingerprint {
         Some(fp) if all_fresh => {
             let text = fingerprint::text(fp, p.commune_specs, &inventory.surfaces);
-            let _ = crate::common::write_atomic(&out.join(FINGERPRINT_NAME), text.as_bytes());
+            crate::common::write_atomic(&fingerprint_path, text.as_bytes())
+                .map_err(fingerprint_error)?;
         }
-        _ => {
-            let _ = std::fs::remove_file(out.join(FINGERPRINT_NAME));
-        }
+        _ => match std::fs::remove_file(&fingerprint_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(fingerprint_error(e));
+            }
+            _ => {}
+        },
     }
     Ok(outputs)
 }
