@@ -1,5 +1,5 @@
-//! Broken files made on purpose (truncated JSON, a wrong CSV header, an empty file,
-//! non-UTF-8 bytes, missing boundaries): the bad source fails with a message naming it and
+//! Broken files made on purpose (truncated JSON, a wrong CSV header, an empty file, a
+//! binary file, missing boundaries): the bad source fails with a message naming it and
 //! its file, the others still build, and nothing half-written is left in `--out`.
 
 mod common;
@@ -47,13 +47,12 @@ fn broken_files_fail_their_source_only() {
     std::fs::write(&map, "lat,lon,id\n48.1,2.1,node/1\n").unwrap();
     // An empty file.
     std::fs::write(mirror.join("enedis-consumption/data.json"), "").unwrap();
-    // Non-UTF-8 bytes (Latin-1 é in a row).
+    // Not text at all: the CSV served gzip-compressed under its plain name. (Invalid UTF-8 in
+    // one row is a data issue for that row: `tests/corrupt_mirror.rs`.)
     let dx = mirror.join("peeringdb-dx/DX_LOCATIONS.csv");
-    let mut bytes = std::fs::read(&dx).unwrap();
-    bytes.extend_from_slice(
-        b"XX1,aws,\"T\xe9l\xe9com, Paris, FR\",Org,Name,FR,r,r,1G,,1,48.8,2.3\n",
-    );
-    std::fs::write(&dx, bytes).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&std::fs::read(&dx).unwrap()).unwrap();
+    std::fs::write(&dx, gz.finish().unwrap()).unwrap();
 
     let out = dir.path().join("out");
     let o = dcinv(&["build"], &common::catalog(), Some(&mirror), &out);
@@ -68,7 +67,7 @@ fn broken_files_fail_their_source_only() {
         ),
         ("community-map", "carte_des_data_centers", "missing column"),
         ("enedis-consumption", "data.json", "empty"),
-        ("peeringdb-dx", "DX_LOCATIONS.csv", "not valid UTF-8"),
+        ("peeringdb-dx", "DX_LOCATIONS.csv", "not text"),
     ] {
         let line = stderr
             .lines()

@@ -192,11 +192,14 @@ fn spec_of(id: &str) -> SourceSpec {
         .unwrap()
 }
 
-/// One target: a name, seed inputs, and what reading one input does (Ok: units read).
+/// Reads one input: the units read, or the error of a file unreadable as a whole.
+type Reader = Box<dyn Fn(&[u8]) -> Result<usize, String>>;
+
+/// One target: a name, seed inputs, and what reading one input does.
 struct Target {
     name: String,
     seeds: Vec<Vec<u8>>,
-    run: Box<dyn Fn(&[u8]) -> Result<usize, String>>,
+    run: Reader,
 }
 
 /// An adapter fed through the catalog entry `spec` (file `file` of it).

@@ -207,13 +207,14 @@ impl Adapter for Overpass {
     }
 }
 
+/// Features, OSM issues (geometry) and data issues (broken elements) of a response.
+type Elements = (Vec<OsmFeature>, Vec<OsmIssue>, Vec<DataIssue>);
+
 /// The features of a response and the issues of its elements. Fast path: the whole response
 /// at once. When that fails on a broken element, each element is read on its own (an `out
 /// geom` element carries its own geometry), and the broken ones become data issues; a
 /// response that is not JSON, cut short, or whose `remark` reports an error still fails.
-fn elements(
-    input: &FileInput<'_>,
-) -> Result<(Vec<OsmFeature>, Vec<OsmIssue>, Vec<DataIssue>), ParseError> {
+fn elements(input: &FileInput<'_>) -> Result<Elements, ParseError> {
     let file = input.file.name.clone();
     let structure = |e: OsmError| ParseError::Structure {
         file: file.clone(),
