@@ -11,6 +11,7 @@ pub mod common;
 pub mod error;
 pub mod estimate;
 pub mod export;
+pub mod facts;
 pub mod fetch;
 pub mod geo;
 pub mod inventory;

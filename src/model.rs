@@ -246,6 +246,10 @@ pub struct Record {
     pub footprint: Option<Footprint>,
     /// Free description kept for later stages.
     pub description: Option<String>,
+    /// When the source dated its figures (disclosures: `2025-05`, `c. 2016`), as written; the
+    /// latest dated fact about a site governs its estimate.
+    #[serde(default)]
+    pub fact_date: Option<String>,
     pub provenance: Provenance,
 }
 
@@ -276,6 +280,7 @@ impl Record {
             energy: Vec::new(),
             footprint: None,
             description: None,
+            fact_date: None,
             provenance,
         }
     }
@@ -398,6 +403,9 @@ pub mod issue_codes {
     pub const WRONG_JSON_TYPE: &str = "wrong_json_type";
     /// A field longer than the per-field cap: the value is ignored.
     pub const OVERSIZED_FIELD: &str = "oversized_field";
+    /// A disclosed fact about a typical building or a past state of a site, with no building
+    /// of its operator on record in its commune to attach to: not a site, so not kept.
+    pub const FACT_UNATTACHED: &str = "fact_unattached";
 
     /// Every code, for lookups from the catalog and for the schema.
     pub const ALL: &[&str] = &[
@@ -440,6 +448,7 @@ pub mod issue_codes {
         NON_FINITE_NUMBER,
         WRONG_JSON_TYPE,
         OVERSIZED_FIELD,
+        FACT_UNATTACHED,
     ];
 
     /// The static code for a code written in the catalog.
@@ -448,7 +457,9 @@ pub mod issue_codes {
     }
 }
 
-/// A published count of data centres (press, studies), kept to sanity-check a build.
+/// A published figure (press, studies, regulators), kept to set beside the build: a count of
+/// data centres, or a national / regional total (`metric` `electricity_twh`, `it_capacity_mw`,
+/// `avg_it_capacity_mw`, `count`) with its year and what it covers (`definition`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublishedCount {
     pub source_id: String,
@@ -458,6 +469,22 @@ pub struct PublishedCount {
     pub definition: String,
     pub source_url: String,
     pub source_date: String,
+    /// What is measured: `count` for counts of data centres, else the figure's metric.
+    #[serde(default = "count_metric")]
+    pub metric: String,
+    /// The figure's value for a metric other than a count (`count_low` / `count_high` hold counts).
+    #[serde(default)]
+    pub value: Option<f64>,
+    /// The year the figure describes (not the publication date).
+    #[serde(default)]
+    pub year: Option<i32>,
+    /// The source's qualifier (`about`, `just under`).
+    #[serde(default)]
+    pub approx: Option<String>,
+}
+
+fn count_metric() -> String {
+    "count".into()
 }
 
 /// One file of one source, as fetched and parsed.

@@ -84,6 +84,10 @@ pub fn render(report: &BuildReport) -> String {
             let _ = writeln!(t, "{code:<28} {source:<22} {action:<14} {n:>6}");
         }
     }
+    let _ = writeln!(t);
+    for line in crate::export::stats::summary_lines(inv) {
+        let _ = writeln!(t, "{line}");
+    }
     let _ = writeln!(t, "\noutputs:");
     for p in &report.outputs {
         let _ = writeln!(t, "  {}", p.display());

@@ -85,8 +85,19 @@ fn independent_counts(mirror: &Path) -> BTreeMap<&'static str, usize> {
         .map(|d| d["datacenters"].as_array().unwrap().len())
         .sum();
     let facts = read_json(&mirror.join("operator-disclosures/reference_facts.json"));
+    let press = read_json(&mirror.join("operator-disclosures/press_facts_2025.json"));
     let major = read_json(&mirror.join("cloudsmog-enriched/major_datacenters.json"));
+    let communes: usize = std::fs::read_dir(mirror.join("admin-communes"))
+        .unwrap()
+        .map(|e| {
+            features(&format!(
+                "admin-communes/{}",
+                e.unwrap().file_name().to_str().unwrap()
+            ))
+        })
+        .sum();
     BTreeMap::from([
+        ("admin-communes", communes),
         (
             "osm-datacenters",
             features("osm-datacenters/datacenters_osm_FR.geojson")
@@ -113,7 +124,9 @@ fn independent_counts(mirror: &Path) -> BTreeMap<&'static str, usize> {
         (
             "operator-disclosures",
             facts["facility_facts"].as_array().unwrap().len()
-                + facts["count_facts"].as_array().unwrap().len(),
+                + facts["count_facts"].as_array().unwrap().len()
+                + press["facility_facts"].as_array().unwrap().len()
+                + press["national_figures"].as_array().unwrap().len(),
         ),
     ])
 }
@@ -130,6 +143,9 @@ fn every_entry_of_every_file_is_stored_or_accounted_for() {
             .find(|r| r.source_id == *source)
             .unwrap();
         assert_eq!(run.units_read, *n, "{source}: entries read");
+        if *source == "admin-communes" {
+            continue; // boundaries, not records
+        }
         let kept = inv
             .records
             .iter()

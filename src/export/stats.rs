@@ -1,7 +1,9 @@
 //! Statistics for modellers: facility counts, observed surfaces, IT MW, energy, CO2e and
 //! water (each low / central / high, with observed shares) by région × typology × status
 //! (`stats.csv`) and by département (`stats_departements.csv`), and `stats.json` with both,
-//! the national totals, the calibration table and the citations of every parameter used.
+//! the national totals, the published figures beside the matching totals (`benchmarks`), the
+//! held-out checks, the fitted priors, the calibration table and the citations of every
+//! parameter used.
 //! Columns are described in `schemas/stats.schema.json`.
 
 use serde::Serialize;
@@ -107,6 +109,48 @@ pub fn totals(inv: &Inventory) -> Metrics {
     sum(&inv.recon.facilities, &inv.estimates.facilities, &idx)
 }
 
+/// Published national and Île-de-France figures beside the inventory's matching totals.
+pub fn benchmarks(inv: &Inventory) -> Vec<crate::estimate::benchmarks::Benchmark> {
+    crate::estimate::benchmarks::benchmarks(
+        &inv.recon.facilities,
+        &inv.estimates.facilities,
+        &inv.published_counts,
+    )
+}
+
+/// Summary lines: each benchmark, then the held-out checks.
+pub fn summary_lines(inv: &Inventory) -> Vec<String> {
+    let mut out = vec![format!(
+        "{:<58} {:>10} {:>26} {:>6}",
+        "published figure", "published", "inventory (low–high)", "ratio"
+    )];
+    for b in benchmarks(inv) {
+        let label: String = b.label.chars().take(58).collect();
+        let inv_text = match (b.inventory_low, b.inventory_central, b.inventory_high) {
+            (Some(l), Some(c), Some(h)) => format!("{c:.1} ({l:.1}–{h:.1}) {}", b.unit),
+            (_, Some(c), _) => format!("{c:.0} {}", b.unit),
+            _ => "—".into(),
+        };
+        out.push(format!(
+            "{label:<58} {:>10} {inv_text:>26} {:>6}",
+            format!("{} {}", b.published_value, b.unit),
+            b.ratio_central.map_or("—".into(), |r| format!("{r:.2}"))
+        ));
+    }
+    for c in &inv.estimates.checks {
+        out.push(format!(
+            "check {}: {} held-out sites, {:.0} % inside their 80 % interval, median width {:.2} decades, {:.0} % of centrals within ×2, sum of centrals {:.2} × the sum observed",
+            c.name,
+            c.n,
+            c.coverage * 100.0,
+            c.median_width_decades,
+            c.share_within_factor_2 * 100.0,
+            c.sum_ratio
+        ));
+    }
+    out
+}
+
 /// Writes rows as CSV with a header; columns in the rows' field order (flattened metrics
 /// included, which the csv crate's serde support cannot do).
 pub fn to_csv<T: Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, StoreError> {
@@ -160,6 +204,21 @@ pub fn to_json(
         "attribution": "Contains data © OpenStreetMap contributors (ODbL 1.0) and other sources: see ATTRIBUTION.md",
         "rows": rows,
         "departements": departements,
+        "benchmarks": benchmarks(inv),
+        "checks": inv.estimates.checks.iter().map(|c| json!({
+            "name": c.name,
+            "quantity": c.quantity,
+            "n": c.n,
+            "coverage": c.coverage,
+            "median_width_decades": c.median_width_decades,
+            "share_within_factor_2": c.share_within_factor_2,
+            "sum_central": c.sum_central,
+            "sum_observed": c.sum_observed,
+            "sum_ratio": c.sum_ratio,
+            "methods": c.methods,
+            "rows": c.rows,
+        })).collect::<Vec<_>>(),
+        "priors": inv.estimates.priors,
         "calibration": inv.estimates.calibration,
         "parameters": inv.estimates.parameters_used,
     });

@@ -401,30 +401,47 @@ impl AdminIndex {
 
     /// Nearest département within `tolerance_m` metres (haversine) of `p`: (index, distance).
     fn nearest_departement(&self, p: Point<f64>, tolerance_m: f64) -> Option<(usize, f64)> {
-        if !tolerance_m.is_finite() || tolerance_m <= 0.0 {
-            return None;
-        }
-        // Window in degrees holding every point within tolerance (1% margin). France does not
-        // cross the antimeridian, so longitudes are not wrapped.
-        let dlat = (tolerance_m / EARTH_RADIUS_M).to_degrees() * 1.01;
-        let cos = (p.y().abs() + dlat).min(90.0).to_radians().cos();
-        let dlon = if cos < 1e-6 { 360.0 } else { dlat / cos };
-        let (lo, hi) = ([p.x() - dlon, p.y() - dlat], [p.x() + dlon, p.y() + dlat]);
-        let window = AABB::from_corners(lo, hi);
-        let mut best: Option<(usize, f64)> = None;
-        for e in self.dep_tree.locate_in_envelope_intersecting(&window) {
-            let (i, j) = e.data;
-            let part = &self.departements[i].geometry.0[j];
-            let Some(d) = distance_to_rings_m(part, p, &window) else {
-                continue;
-            };
-            if d <= tolerance_m && best.is_none_or(|(bi, bd)| (d, i) < (bd, bi)) {
-                best = Some((i, d));
-            }
-        }
-        best
+        nearest(&self.dep_tree, &self.departements, p, tolerance_m, |_| true)
     }
+}
 
+/// Nearest polygon accepted by `keep` within `tolerance_m` metres (haversine) of `p`:
+/// (index, distance); ties go to the lowest index.
+fn nearest(
+    tree: &RTree<Entry>,
+    polys: &[AdminPolygon],
+    p: Point<f64>,
+    tolerance_m: f64,
+    keep: impl Fn(&AdminPolygon) -> bool,
+) -> Option<(usize, f64)> {
+    if !tolerance_m.is_finite() || tolerance_m <= 0.0 {
+        return None;
+    }
+    // Window in degrees holding every point within tolerance (1% margin). France does not
+    // cross the antimeridian, so longitudes are not wrapped.
+    let dlat = (tolerance_m / EARTH_RADIUS_M).to_degrees() * 1.01;
+    let cos = (p.y().abs() + dlat).min(90.0).to_radians().cos();
+    let dlon = if cos < 1e-6 { 360.0 } else { dlat / cos };
+    let (lo, hi) = ([p.x() - dlon, p.y() - dlat], [p.x() + dlon, p.y() + dlat]);
+    let window = AABB::from_corners(lo, hi);
+    let mut best: Option<(usize, f64)> = None;
+    for e in tree.locate_in_envelope_intersecting(&window) {
+        let (i, j) = e.data;
+        if !keep(&polys[i]) {
+            continue;
+        }
+        let part = &polys[i].geometry.0[j];
+        let Some(d) = distance_to_rings_m(part, p, &window) else {
+            continue;
+        };
+        if d <= tolerance_m && best.is_none_or(|(bi, bd)| (d, i) < (bd, bi)) {
+            best = Some((i, d));
+        }
+    }
+    best
+}
+
+impl AdminIndex {
     /// Location for `dep_code`, names from COG (the polygon's name when COG lacks the code).
     fn location(&self, dep_code: &str, commune: Option<&AdminPolygon>) -> Option<Location> {
         let (departement_name, region_code) = match self.cog_deps.get(dep_code) {
@@ -448,8 +465,8 @@ impl AdminIndex {
 
     /// Point-in-polygon using the R-tree (candidates by bbox, then geo's Contains / Intersects
     /// for boundary points). Région and names come from the COG tables (département → région).
-    /// Commune when a commune polygon of that département contains the point (communes exist
-    /// for a few départements only; None elsewhere).
+    /// Commune when a commune polygon of that département contains the point, else the nearest
+    /// commune of that département within the tolerance (None where no commune is loaded).
     /// When no département contains the point, snaps to the nearest département whose boundary
     /// is within `tolerance_m` metres (haversine), method NearestWithinTolerance; otherwise None
     /// (outside France or in the sea).
@@ -468,6 +485,20 @@ impl AdminIndex {
         let dep_code = &self.departements[dep].code;
         let commune = containing(&self.commune_tree, &self.communes, p).map(|i| &self.communes[i]);
         let commune = commune.filter(|c| commune_departement(&c.code) == dep_code);
+        // The simplified boundaries of communes and départements do not quite agree (and a
+        // snapped point is in neither): the nearest commune of the département within the
+        // tolerance (haversine; 1.5 km in the locate stage).
+        let commune = commune.or_else(|| {
+            let in_dep = |c: &AdminPolygon| commune_departement(&c.code) == dep_code;
+            nearest(
+                &self.commune_tree,
+                &self.communes,
+                p,
+                tolerance_m.max(distance_m),
+                in_dep,
+            )
+            .map(|(i, _)| &self.communes[i])
+        });
         let location = self.location(dep_code, commune)?;
         Some(Location {
             method,

@@ -205,9 +205,16 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let mut issues = ingested.issues;
     let located = locate(opts, ingested.admin, &ingested.runs, ingested.records)?;
     issues.extend(located.issues);
-    let records = located.records;
+    // Scoped facts (campus, regional total, typical building, past state) are not sites.
+    let (mut records, held_facts, fact_issues) = crate::facts::hold_out(
+        located.records,
+        &crate::facts::fact_sources(&setup.specs),
+        &setup.registry,
+    );
+    issues.extend(fact_issues);
     let mut recon = reconcile(opts, &setup, &records);
-    let estimates = estimate(opts, &setup, &records, &mut recon);
+    let facts = crate::facts::attach(held_facts, &mut records, &mut recon);
+    let estimates = estimate(opts, &setup, &records, &facts, &mut recon);
     let mut source_runs = account(ingested.runs, &records, &issues)?;
     let surfaces = surfaces(opts, &setup, &records, &recon);
     issues.extend(surfaces.issues.iter().cloned());
@@ -333,6 +340,7 @@ fn estimate(
     opts: &BuildOptions,
     setup: &Setup,
     records: &[LocatedRecord],
+    facts: &crate::facts::Attachments,
     recon: &mut Reconciliation,
 ) -> Estimates {
     let bar = progress(opts.quiet, 0, "estimate");
@@ -340,12 +348,13 @@ fn estimate(
         records,
         &recon.record_facility,
         &recon.facilities,
+        facts,
         &setup.tiers(),
         &setup.parameters,
         &EstimateOptions {
             grid: opts.grid.clone(),
-            use_measured_energy: true,
-            holdout_fold: None,
+            checks: true,
+            ..Default::default()
         },
     );
     let by_id: HashMap<&str, &str> = estimates
@@ -380,7 +389,7 @@ fn account(
     }
     if runs
         .iter()
-        .all(|r| r.error.is_some() || r.source_id == ADMIN_SOURCE)
+        .all(|r| r.error.is_some() || r.source_id.starts_with("admin-"))
     {
         let failures: Vec<String> = runs
             .iter()

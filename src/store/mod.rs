@@ -5,6 +5,7 @@
 //! and `published_counts`. Written to a temporary file, then renamed. Every table is defined
 //! once, column by column with its value, in `tables.rs`.
 
+pub mod figures;
 pub mod gpkg;
 pub mod styles;
 pub mod table;
@@ -50,6 +51,7 @@ fn write_to(path: &Path, inv: &Inventory) -> Result<(), StoreError> {
     write_estimates(&mut w, inv).map_err(err)?;
     write_facts(&mut w, inv).map_err(err)?;
     write_runs(&mut w, inv).map_err(err)?;
+    figures::write(&mut w, inv).map_err(err)?;
     styles::write(&mut w).map_err(err)?;
     w.finish().map_err(err)
 }

@@ -1,0 +1,197 @@
+//! Size priors (the installed IT of a building nobody measured) fitted on every measured and
+//! disclosed site together: (pool, IT MW) samples — Enedis energies turned into IT through
+//! utilisation and PUE, disclosed powers through their kind's conversion, disclosed surfaces
+//! through the fitted ratios — → per pool the empirical distribution (n, median, 10th / 90th
+//! percentiles, mean), drawn with a small log-normal kernel whose bias on the mean is taken
+//! out, so that a prior's mean is its pool's mean and sums of priors add up to sums of sites.
+//!
+//! Pools: `telecom`, `enterprise`, `edge` on their own; the buildings of registered
+//! colocation and cloud operators together (`large_operator`: a cloud operator's building is
+//! not a campus because of its operator's class); hosting sites known by their NAF code or
+//! name (`colocation`); `unknown` (anonymous points) on all measured sites.
+//! A pool with fewer than `MIN_POOL` sites keeps the cited prior of `parameters.toml`.
+//!
+//! Selection bias: Enedis publishes distribution-grid delivery points only, so sites
+//! connected to the transmission grid (the largest) are absent from the measured sites; the
+//! disclosed sites lean the other way (large recent builds are the ones announced).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::mc::{DRAWS, Range, Rng, Samples, percentiles};
+
+pub const MIN_POOL: usize = 5;
+
+/// The pool a facility draws its prior from, by its typology and the rule that set it: a
+/// registered colocation or cloud operator's building (or one sized by a disclosure) →
+/// `large_operator`; a hosting site known only by its NAF code or name → `colocation`.
+pub fn pool_of(typology: &str, rule: &str) -> &'static str {
+    let registered = rule.starts_with("operator_registry") || rule.starts_with("disclosed");
+    match typology {
+        "telecom" => "telecom",
+        "enterprise" => "enterprise",
+        "edge" => "edge",
+        "colocation" | "hyperscale" | "ai_hpc" if registered => "large_operator",
+        "colocation" | "hyperscale" | "ai_hpc" => "colocation",
+        _ => "unknown",
+    }
+}
+
+/// Where a sample came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    MeasuredEnergy,
+    DisclosedPower,
+    DisclosedSurface,
+}
+
+/// One site of known size.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub pool: &'static str,
+    pub it_mw: f64,
+    pub basis: Basis,
+    pub record_key: String,
+}
+
+/// A fitted prior.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prior {
+    pub id: String,
+    pub pool: &'static str,
+    pub n: usize,
+    /// Samples by basis.
+    pub n_measured: usize,
+    pub n_disclosed_power: usize,
+    pub n_disclosed_surface: usize,
+    pub median_mw: f64,
+    pub p10_mw: f64,
+    pub p90_mw: f64,
+    pub mean_mw: f64,
+    /// p90 / p10 in decades.
+    pub spread_decades: f64,
+    #[serde(skip)]
+    pub values: Vec<f64>,
+}
+
+impl Prior {
+    pub fn range(&self) -> Range {
+        Range {
+            low: self.p10_mw,
+            central: self.median_mw,
+            high: self.p90_mw,
+        }
+    }
+
+    /// Draws for one facility: a sample picked uniformly, times a log-normal kernel of
+    /// bandwidth h (Silverman's rule on the logs) divided by its mean exp(h²/2).
+    pub fn draws(&self, facility_id: &str) -> Samples {
+        let mut seed = 0x5EED_0001_u64;
+        for b in self.id.bytes().chain(facility_id.bytes()) {
+            seed = seed
+                .wrapping_mul(0x100_0000_01B3)
+                .wrapping_add(u64::from(b));
+        }
+        let logs: Vec<f64> = self.values.iter().map(|v| v.ln()).collect();
+        let n = logs.len() as f64;
+        let mean = logs.iter().sum::<f64>() / n;
+        let sd = (logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let h = 0.9 * sd * n.powf(-0.2);
+        let mut rng = Rng::new(seed);
+        (0..DRAWS)
+            .map(|_| {
+                let i = ((rng.uniform() * n) as usize).min(self.values.len() - 1);
+                self.values[i] * (h * rng.normal() - h * h / 2.0).exp()
+            })
+            .collect()
+    }
+}
+
+/// Fits a prior per pool with at least `MIN_POOL` samples; `unknown` falls back to all
+/// measured sites.
+pub fn fit(samples: &[Sample]) -> BTreeMap<&'static str, Prior> {
+    let mut by_pool: BTreeMap<&'static str, Vec<&Sample>> = BTreeMap::new();
+    for s in samples {
+        if s.it_mw > 0.0 && s.it_mw.is_finite() {
+            by_pool.entry(s.pool).or_default().push(s);
+        }
+    }
+    // A site of unknown typology is an anonymous point: like the measured sites (which are
+    // points of the same maps), not like the disclosed ones.
+    let measured: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.basis == Basis::MeasuredEnergy && s.it_mw > 0.0)
+        .collect();
+    by_pool.insert("unknown", measured);
+    by_pool
+        .into_iter()
+        .filter(|(_, v)| v.len() >= MIN_POOL)
+        .map(|(pool, v)| {
+            let mut values: Vec<f64> = v.iter().map(|s| s.it_mw).collect();
+            values.sort_by(f64::total_cmp);
+            let r = percentiles(&values);
+            let count = |b: Basis| v.iter().filter(|s| s.basis == b).count();
+            let prior = Prior {
+                id: format!("it_mw_prior_fitted_{pool}"),
+                pool,
+                n: values.len(),
+                n_measured: count(Basis::MeasuredEnergy),
+                n_disclosed_power: count(Basis::DisclosedPower),
+                n_disclosed_surface: count(Basis::DisclosedSurface),
+                median_mw: r.central,
+                p10_mw: r.low,
+                p90_mw: r.high,
+                mean_mw: values.iter().sum::<f64>() / values.len() as f64,
+                spread_decades: (r.high / r.low).log10(),
+                values,
+            };
+            (pool, prior)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prior_keeps_its_pools_mean_and_spread() {
+        let samples: Vec<Sample> = (0..40)
+            .map(|i| Sample {
+                pool: "telecom",
+                it_mw: 0.1 * 1.2f64.powi(i),
+                basis: Basis::MeasuredEnergy,
+                record_key: format!("r{i}"),
+            })
+            .collect();
+        let priors = fit(&samples);
+        let t = &priors["telecom"];
+        assert_eq!((t.n, t.n_measured), (40, 40));
+        // Anonymous points: all measured sites.
+        assert_eq!(priors["unknown"].n, 40);
+        let d = t.draws("fr-1");
+        let mean = d.iter().sum::<f64>() / d.len() as f64;
+        assert!(
+            (mean / t.mean_mw - 1.0).abs() < 0.1,
+            "{mean} vs {}",
+            t.mean_mw
+        );
+        let r = percentiles(&d);
+        assert!(
+            r.low > t.p10_mw * 0.6 && r.high < t.p90_mw * 1.6,
+            "{r:?} vs {t:?}"
+        );
+        assert_eq!(d, t.draws("fr-1"));
+        assert_ne!(d, t.draws("fr-2"));
+        assert_eq!(
+            pool_of("hyperscale", "operator_registry:cloud"),
+            "large_operator"
+        );
+        assert_eq!(
+            pool_of("colocation", "naf:63_data_processing_hosting"),
+            "colocation"
+        );
+    }
+}

@@ -1,0 +1,492 @@
+//! Fact attachment: located records of disclosure sources → the records that describe one
+//! building (reconciled as usual), and scoped facts held out of reconciliation — a campus, an
+//! operator's regional total, a "typical building", a past state — attached after it to the
+//! campus or facilities they describe ([`Attachments`]: scope, target campus and facilities,
+//! role). A scoped fact never becomes a facility, with one exception: a campus fact with no
+//! building of its operator on record in its commune stands for that site (the inventory
+//! would otherwise lose it). Per target, the latest dated campus fact governs the estimate
+//! and older ones are history; a typical building is a reference; a regional total is a
+//! constraint on the sum of the operator's sites in its département.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::adapters::fields::slug;
+use crate::geo::stage::LocatedRecord;
+use crate::model::{DataIssue, IssueAction, Record, issue_codes};
+use crate::reconcile::normalize::OperatorRegistry;
+use crate::reconcile::{LinkRow, Reconciliation};
+
+/// What a disclosed fact describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// One building: reconciled like any record.
+    Building,
+    /// A campus of several buildings.
+    Campus,
+    /// An operator's total over a département or region (no commune).
+    RegionalTotal,
+    /// A "typical building" of a campus (a reference size, not a site).
+    TypicalBuilding,
+    /// An earlier state of a site (`(2016 state)`).
+    PastState,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Building => "building",
+            Scope::Campus => "campus",
+            Scope::RegionalTotal => "regional_total",
+            Scope::TypicalBuilding => "typical_building",
+            Scope::PastState => "past_state",
+        }
+    }
+}
+
+/// How an attached fact enters the estimates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The latest dated campus fact of its campus: shared among the campus's buildings.
+    Governs,
+    /// An older fact (or a past state): kept, not used.
+    History,
+    /// A typical building: a reference size for the campus's buildings without evidence.
+    Reference,
+    /// A regional total: bounds the sum of the operator's sites in the département.
+    Constraint,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Governs => "governs",
+            Role::History => "history",
+            Role::Reference => "reference",
+            Role::Constraint => "constraint",
+        }
+    }
+}
+
+/// One scoped fact and what it describes.
+#[derive(Debug, Clone)]
+pub struct AttachedFact {
+    pub record: LocatedRecord,
+    pub scope: Scope,
+    pub role: Role,
+    pub operator_id: Option<String>,
+    pub departement_code: String,
+    /// The campus it describes (None for a regional total).
+    pub campus_id: Option<String>,
+    /// The facilities it describes (a campus's buildings; an operator's sites in the
+    /// département), sorted.
+    pub facility_ids: Vec<String>,
+    /// `(year, month)` of the fact's date, when it has one.
+    pub date: Option<(i32, u32)>,
+}
+
+/// All scoped facts of a build.
+#[derive(Debug, Clone, Default)]
+pub struct Attachments {
+    pub facts: Vec<AttachedFact>,
+}
+
+impl Attachments {
+    /// Record keys of the attached facts (not members of the facility they are linked to).
+    pub fn record_keys(&self) -> HashSet<&str> {
+        self.facts
+            .iter()
+            .map(|f| f.record.record.record_key.as_str())
+            .collect()
+    }
+}
+
+/// Scoped facts between [`hold_out`] and [`attach`].
+#[derive(Debug, Default)]
+pub struct Held {
+    facts: Vec<(LocatedRecord, Scope, Option<String>, Vec<String>)>,
+}
+
+/// The sources whose records are disclosed facts (adapter `disclosure-facts`).
+pub fn fact_sources(specs: &[crate::catalog::SourceSpec]) -> HashSet<String> {
+    specs
+        .iter()
+        .filter(|s| s.adapter == "disclosure-facts")
+        .map(|s| s.id.clone())
+        .collect()
+}
+
+/// What a fact describes, from its subject and quote: an earlier state, a typical building,
+/// an operator total (a fact naming no commune), a campus (the word, a hub, several buildings or site
+/// codes), else one building.
+pub fn scope_of(r: &Record) -> Scope {
+    let name = format!("-{}-", slug(r.name.as_deref().unwrap_or_default()));
+    let has = |w: &str| name.contains(&format!("-{w}-"));
+    if has("state") || has("etat") {
+        return Scope::PastState;
+    }
+    if name.contains("-typical-building-") || name.contains("-batiment-type-") {
+        return Scope::TypicalBuilding;
+    }
+    if r.commune_name.is_none() {
+        return Scope::RegionalTotal;
+    }
+    let buildings = r
+        .description
+        .as_deref()
+        .and_then(|d| {
+            d.split(" buildings]")
+                .next()?
+                .rsplit('[')
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .unwrap_or(1);
+    if has("campus") || has("hub") || buildings > 1 || r.codes.len() > 1 {
+        return Scope::Campus;
+    }
+    Scope::Building
+}
+
+/// The registered operator of a record (its operator field, else its name).
+fn operator_of<'a>(reg: &'a OperatorRegistry, r: &Record) -> Option<&'a str> {
+    let op = r.operator.as_deref().unwrap_or_default();
+    reg.resolve(op, r.operator_wikidata.as_deref())
+        .or_else(|| reg.find_in_name(op))
+        .or_else(|| reg.find_in_name(r.name.as_deref().unwrap_or_default()))
+        .map(|o| o.id.as_str())
+}
+
+/// `(year, month)` of a written date (`2025-05`, `c. 2016`, `undated c.2025-26`).
+pub fn parse_date(text: &str) -> Option<(i32, u32)> {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(3)).find_map(|i| {
+        let four = &text.get(i..i + 4)?;
+        let digits = four.bytes().all(|c| c.is_ascii_digit());
+        let boundary = i == 0 || !b[i - 1].is_ascii_digit();
+        let year: i32 = four.parse().ok()?;
+        if !(digits && boundary && (1990..=2100).contains(&year)) {
+            return None;
+        }
+        let month = text
+            .get(i + 5..i + 7)
+            .filter(|_| b.get(i + 4) == Some(&b'-'))
+            .and_then(|m| m.parse::<u32>().ok())
+            .filter(|m| (1..=12).contains(m))
+            .unwrap_or(0);
+        Some((year, month))
+    })
+}
+
+/// Splits the located records: building records go on to reconciliation; scoped facts are
+/// held (with the keys of the records they describe) or, when they describe nothing on
+/// record, dropped with a data issue — except a campus fact, which then stands for its site.
+pub fn hold_out(
+    located: Vec<LocatedRecord>,
+    fact_sources: &HashSet<String>,
+    reg: &OperatorRegistry,
+) -> (Vec<LocatedRecord>, Held, Vec<DataIssue>) {
+    // Building records by (operator, commune) and by (operator, département).
+    let mut by_commune: HashMap<(String, String), Vec<String>> = HashMap::new();
+    let mut by_dep: HashMap<(String, String), Vec<String>> = HashMap::new();
+    let scopes: Vec<Scope> = located
+        .iter()
+        .map(|lr| {
+            if fact_sources.contains(&lr.record.source_id) {
+                scope_of(&lr.record)
+            } else {
+                Scope::Building
+            }
+        })
+        .collect();
+    for (lr, scope) in located.iter().zip(&scopes) {
+        let Some(op) = operator_of(reg, &lr.record).filter(|_| *scope == Scope::Building) else {
+            continue;
+        };
+        let key = lr.record.record_key.clone();
+        if let Some(c) = &lr.location.commune_insee {
+            by_commune
+                .entry((op.to_string(), c.clone()))
+                .or_default()
+                .push(key.clone());
+        }
+        by_dep
+            .entry((op.to_string(), lr.location.departement_code.clone()))
+            .or_default()
+            .push(key);
+    }
+    let mut kept = Vec::with_capacity(located.len());
+    let mut held = Held::default();
+    let mut issues = Vec::new();
+    for (lr, scope) in located.into_iter().zip(scopes) {
+        if scope == Scope::Building {
+            kept.push(lr);
+            continue;
+        }
+        let op = operator_of(reg, &lr.record).map(str::to_string);
+        let targets = match (&op, scope, &lr.location.commune_insee) {
+            (Some(op), Scope::RegionalTotal, _) => by_dep
+                .get(&(op.clone(), lr.location.departement_code.clone()))
+                .cloned(),
+            (Some(op), _, Some(c)) => by_commune.get(&(op.clone(), c.clone())).cloned(),
+            _ => None,
+        }
+        .unwrap_or_default();
+        if scope == Scope::RegionalTotal {
+            issues.push(fact_issue(
+                &lr.record,
+                issue_codes::AGGREGATE_FACT,
+                format!(
+                    "a figure over several sites, not a site: a constraint on the {} records of {} in département {}",
+                    targets.len(),
+                    op.as_deref().unwrap_or("an unregistered operator"),
+                    lr.location.departement_code
+                ),
+            ));
+            held.facts.push((lr, scope, op, targets));
+        } else if !targets.is_empty() {
+            held.facts.push((lr, scope, op, targets));
+        } else if scope == Scope::Campus {
+            kept.push(lr); // the only description of its site
+        } else {
+            issues.push(fact_issue(
+                &lr.record,
+                issue_codes::FACT_UNATTACHED,
+                format!(
+                    "a {} fact, not a site, and no building of its operator is on record in its commune",
+                    scope.as_str().replace('_', " ")
+                ),
+            ));
+        }
+    }
+    (kept, held, issues)
+}
+
+fn fact_issue(r: &Record, code: &'static str, message: String) -> DataIssue {
+    DataIssue {
+        source_id: r.source_id.clone(),
+        code,
+        action: IssueAction::Dropped,
+        file: r.provenance.file.clone(),
+        locator: r.provenance.locator.clone(),
+        record_key: Some(r.record_key.clone()),
+        message,
+    }
+}
+
+/// After reconciliation: each held fact gets the campus (the campus holding most of the
+/// records it describes; ties to the smallest id) and facilities it describes, and its role.
+/// Campus, typical-building and past-state facts join the records, linked (`attached_fact`)
+/// to their campus's first facility so that they are stored with it; a regional total stays
+/// out of the records (its data issue says so).
+pub fn attach(
+    held: Held,
+    located: &mut Vec<LocatedRecord>,
+    recon: &mut Reconciliation,
+) -> Attachments {
+    let facility_of: HashMap<&str, &str> = located
+        .iter()
+        .zip(&recon.record_facility)
+        .map(|(lr, f)| (lr.record.record_key.as_str(), f.as_str()))
+        .collect();
+    let campus_of: HashMap<&str, &str> = recon
+        .facilities
+        .iter()
+        .map(|f| (f.facility_id.as_str(), f.campus_id.as_str()))
+        .collect();
+    let mut facts = Vec::new();
+    for (lr, scope, operator_id, targets) in held.facts {
+        let target_facilities: Vec<&str> = targets
+            .iter()
+            .filter_map(|k| facility_of.get(k.as_str()).copied())
+            .collect();
+        let (campus_id, mut facility_ids) = if scope == Scope::RegionalTotal {
+            let ids: Vec<String> = target_facilities.iter().map(|s| s.to_string()).collect();
+            (None, ids)
+        } else {
+            let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+            for f in &target_facilities {
+                *count.entry(campus_of[f]).or_default() += 1;
+            }
+            let campus = count
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+                .map(|(c, _)| c.to_string());
+            let ids: Vec<String> = recon
+                .facilities
+                .iter()
+                .filter(|f| Some(&f.campus_id) == campus.as_ref())
+                .map(|f| f.facility_id.clone())
+                .collect();
+            (campus, ids)
+        };
+        facility_ids.sort();
+        facility_ids.dedup();
+        let date = lr.record.fact_date.as_deref().and_then(parse_date);
+        facts.push(AttachedFact {
+            departement_code: lr.location.departement_code.clone(),
+            record: lr,
+            scope,
+            role: Role::History,
+            operator_id,
+            campus_id,
+            facility_ids,
+            date,
+        });
+    }
+    assign_roles(&mut facts);
+    for f in &facts {
+        let Some(first) = f.facility_ids.first() else {
+            continue;
+        };
+        if f.scope == Scope::RegionalTotal {
+            continue;
+        }
+        recon.links.push(LinkRow {
+            record_key: f.record.record.record_key.clone(),
+            facility_id: first.clone(),
+            rule: "attached_fact",
+            score: None,
+            distance_m: None,
+        });
+        recon.record_facility.push(first.clone());
+        located.push(f.record.clone());
+    }
+    facts.retain(|f| !f.facility_ids.is_empty() || f.scope == Scope::RegionalTotal);
+    Attachments { facts }
+}
+
+/// Per campus, the latest dated campus fact with a figure governs (undated facts rank
+/// oldest); other campus facts and past states are history; typical buildings are
+/// references; regional totals are constraints.
+fn assign_roles(facts: &mut [AttachedFact]) {
+    let mut best: HashMap<String, usize> = HashMap::new();
+    for (i, f) in facts.iter().enumerate() {
+        let has_figure = !f.record.record.powers.is_empty() || !f.record.record.surfaces.is_empty();
+        if f.scope != Scope::Campus || !has_figure {
+            continue;
+        }
+        let Some(c) = &f.campus_id else { continue };
+        let key = |f: &AttachedFact| {
+            (
+                f.date,
+                std::cmp::Reverse(f.record.record.record_key.clone()),
+            )
+        };
+        match best.get(c) {
+            Some(&j) if key(&facts[j]) >= key(f) => {}
+            _ => {
+                best.insert(c.clone(), i);
+            }
+        }
+    }
+    for (i, f) in facts.iter_mut().enumerate() {
+        f.role = match f.scope {
+            Scope::RegionalTotal => Role::Constraint,
+            Scope::TypicalBuilding => Role::Reference,
+            Scope::Campus if f.campus_id.as_ref().and_then(|c| best.get(c)) == Some(&i) => {
+                Role::Governs
+            }
+            _ => Role::History,
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Provenance;
+
+    fn fact(name: &str, commune: Option<&str>, description: &str) -> Record {
+        let mut r = Record::new(
+            "operator-disclosures",
+            &slug(name),
+            Provenance {
+                source_id: "operator-disclosures".into(),
+                file: "f".into(),
+                snapshot_sha256: String::new(),
+                retrieved_at: String::new(),
+                origin: String::new(),
+                licence: String::new(),
+                locator: String::new(),
+            },
+        );
+        r.name = Some(name.into());
+        r.commune_name = commune.map(str::to_string);
+        r.address.city = r.commune_name.clone();
+        r.codes = crate::adapters::fields::site_codes(name);
+        r.description = Some(description.into());
+        r
+    }
+
+    #[test]
+    fn scopes_from_the_subject() {
+        let s = |name: &str, commune: Option<&str>, d: &str| scope_of(&fact(name, commune, d));
+        assert_eq!(
+            s(
+                "Data4 Marcoussis campus (2016 state)",
+                Some("Marcoussis"),
+                ""
+            ),
+            Scope::PastState
+        );
+        assert_eq!(
+            s(
+                "Data4 typical building (PAR1 2023 openings)",
+                Some("Marcoussis"),
+                ""
+            ),
+            Scope::TypicalBuilding
+        );
+        assert_eq!(
+            s("Data4 Essonne total (PAR1+PAR2+PAR3)", None, ""),
+            Scope::RegionalTotal
+        );
+        assert_eq!(
+            s("Data4 PAR1 campus, Marcoussis", Some("Marcoussis"), ""),
+            Scope::Campus
+        );
+        assert_eq!(
+            s(
+                "Data4 PAR1, Marcoussis",
+                Some("Marcoussis"),
+                "u (2023) [19 buildings]: q"
+            ),
+            Scope::Campus
+        );
+        assert_eq!(
+            s(
+                "Data4 PAR2, Marcoussis",
+                Some("Marcoussis"),
+                "u (2023) [1 buildings]: q"
+            ),
+            Scope::Building
+        );
+        assert_eq!(
+            s("Equinix PA4 (ex postal sorting centre)", Some("Pantin"), ""),
+            Scope::Building
+        );
+        assert_eq!(
+            s(
+                "Digital Realty Dugny Digital Hub (PAR15 + 2 further buildings)",
+                Some("Dugny"),
+                ""
+            ),
+            Scope::Campus
+        );
+    }
+
+    #[test]
+    fn dates_as_written() {
+        assert_eq!(parse_date("2025-05 ; 2023-04"), Some((2025, 5)));
+        assert_eq!(parse_date("c. 2016"), Some((2016, 0)));
+        assert_eq!(parse_date("undated c.2025-26"), Some((2025, 0)));
+        assert_eq!(parse_date("2024-04-09"), Some((2024, 4)));
+        assert_eq!(parse_date("undated"), None);
+        assert_eq!(parse_date("12345"), None);
+    }
+}
