@@ -6,13 +6,14 @@
 //! building of its operator on record in its commune stands for that site (the inventory
 //! would otherwise lose it). Per target, the latest dated campus fact governs the estimate
 //! and older ones are history; a typical building is a reference; a regional total is a
-//! constraint on the sum of the operator's sites in its département.
+//! constraint on the sum of the operator's sites in its département. A power of another
+//! source placed at a hand-set point or a city centre is read as a campus fact too.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::adapters::fields::slug;
+use crate::common::slug;
 use crate::geo::stage::LocatedRecord;
 use crate::model::{DataIssue, IssueAction, Record, issue_codes};
 use crate::reconcile::normalize::OperatorRegistry;
@@ -146,6 +147,10 @@ pub fn scope_of(r: &Record) -> Scope {
                 .ok()
         })
         .unwrap_or(1);
+    // "first building of the ... Hub" is a building.
+    if has("building") || has("batiment") {
+        return Scope::Building;
+    }
     if has("campus") || has("hub") || buildings > 1 || r.codes.len() > 1 {
         return Scope::Campus;
     }
@@ -198,6 +203,8 @@ pub fn hold_out(
         .map(|lr| {
             if fact_sources.contains(&lr.record.source_id) {
                 scope_of(&lr.record)
+            } else if site_level_figure(&lr.record) {
+                Scope::Campus
             } else {
                 Scope::Building
             }
@@ -266,6 +273,12 @@ pub fn hold_out(
     (kept, held, issues)
 }
 
+/// A power placed at a hand-set point or a city centre (an operator's site as a whole, from
+/// its reports) describes the operator's campus in that commune, not one building.
+fn site_level_figure(r: &Record) -> bool {
+    r.point_precision == crate::model::PointPrecision::Approximate && !r.powers.is_empty()
+}
+
 fn fact_issue(r: &Record, code: &'static str, message: String) -> DataIssue {
     DataIssue {
         source_id: r.source_id.clone(),
@@ -280,9 +293,9 @@ fn fact_issue(r: &Record, code: &'static str, message: String) -> DataIssue {
 
 /// After reconciliation: each held fact gets the campus (the campus holding most of the
 /// records it describes; ties to the smallest id) and facilities it describes, and its role.
-/// Campus, typical-building and past-state facts join the records, linked (`attached_fact`)
-/// to their campus's first facility so that they are stored with it; a regional total stays
-/// out of the records (its data issue says so).
+/// Campus, typical-building and past-state facts join the records, stored with (and linked,
+/// `attached_fact`, to) the facility of their campus that matches them best; a regional total
+/// stays out of the records (its data issue says so).
 pub fn attach(
     held: Held,
     located: &mut Vec<LocatedRecord>,
@@ -340,12 +353,12 @@ pub fn attach(
     }
     assign_roles(&mut facts);
     for f in &facts {
-        let Some(first) = f.facility_ids.first() else {
-            continue;
-        };
         if f.scope == Scope::RegionalTotal {
             continue;
         }
+        let Some(first) = representative(f, &recon.facilities) else {
+            continue;
+        };
         recon.links.push(LinkRow {
             record_key: f.record.record.record_key.clone(),
             facility_id: first.clone(),
@@ -355,9 +368,52 @@ pub fn attach(
         });
         recon.record_facility.push(first.clone());
         located.push(f.record.clone());
+        // Stored with the facility it is linked to (every record belongs to one facility);
+        // the estimates read it as an attached fact, not as a member's observation.
+        if let Some(fac) = recon.facilities.iter_mut().find(|x| x.facility_id == first) {
+            fac.members.push(f.record.record.record_key.clone());
+            fac.members.sort();
+            if !fac.sources.contains(&f.record.record.source_id) {
+                fac.sources.push(f.record.record.source_id.clone());
+                fac.sources.sort();
+            }
+        }
     }
     facts.retain(|f| !f.facility_ids.is_empty() || f.scope == Scope::RegionalTotal);
     Attachments { facts }
+}
+
+/// The facility of its campus a fact is stored with: a campus-wide feature ("Paris Digital
+/// Park", "Data4 Campus Paris Saclay") first, then the one sharing most site codes, then most
+/// name words, then the smallest id.
+fn representative(f: &AttachedFact, facilities: &[crate::reconcile::Facility]) -> Option<String> {
+    use crate::reconcile::normalize::name_words;
+    let r = &f.record.record;
+    let words: HashSet<String> = name_words(r.name.as_deref().unwrap_or_default())
+        .into_iter()
+        .collect();
+    facilities
+        .iter()
+        .filter(|x| f.facility_ids.contains(&x.facility_id))
+        .map(|x| {
+            let name = format!("-{}-", slug(x.name.as_deref().unwrap_or_default()));
+            let campus_wide = ["campus", "park", "parc", "hub"]
+                .iter()
+                .any(|w| name.contains(&format!("-{w}-")));
+            let codes = x.codes.iter().filter(|c| r.codes.contains(c)).count();
+            let shared = name_words(x.name.as_deref().unwrap_or_default())
+                .iter()
+                .filter(|w| words.contains(*w))
+                .count();
+            (
+                campus_wide,
+                codes,
+                shared,
+                std::cmp::Reverse(x.facility_id.clone()),
+            )
+        })
+        .max()
+        .map(|(_, _, _, std::cmp::Reverse(id))| id)
 }
 
 /// Per campus, the latest dated campus fact with a figure governs (undated facts rank

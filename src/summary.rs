@@ -85,7 +85,11 @@ pub fn render(report: &BuildReport) -> String {
         }
     }
     let _ = writeln!(t);
-    for line in crate::export::stats::summary_lines(inv) {
+    for line in crate::estimate::benchmarks::summary_lines(
+        &inv.recon.facilities,
+        &inv.estimates,
+        &inv.published_counts,
+    ) {
         let _ = writeln!(t, "{line}");
     }
     let _ = writeln!(t, "\noutputs:");

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("model and formats", &["model", "osm"]),
     ("catalog and boundaries", &["catalog", "geo"]),
     ("fetch, parse, match", &["fetch", "adapters", "reconcile"]),
+    ("facts attached to what they describe", &["facts"]),
     ("parse cache, estimates", &["parse_cache", "estimate"]),
     ("surfaces", &["cadastre"]),
     ("results", &["inventory"]),

@@ -89,7 +89,7 @@ impl Adapter for DisclosureFacts {
     }
 
     fn version(&self) -> u32 {
-        2
+        3
     }
 
     fn summary(&self) -> &'static str {
@@ -222,6 +222,20 @@ pub fn commune_of(text: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The operator of a fact without the compiler's remarks: `Data4 (Brookfield)` → `Data4`,
+/// `Scaleway / OpCore (Iliad)` → `Scaleway`, `Data4 (Brookfield) + BT Immo` → `Data4`,
+/// `OpCore (Iliad/InfraVia) with EDF` → `OpCore`.
+pub fn operator_of(text: &str) -> Option<String> {
+    let mut name = text;
+    for cut in [" (", " / ", " + ", " with ", " - "] {
+        if let Some(i) = name.find(cut) {
+            name = &name[..i];
+        }
+    }
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_string())
+}
+
 /// The first date of a fact's `source_date` list (`2025-05 ; 2023-04`), as written.
 fn first_date(text: &str) -> Option<String> {
     let first = text.split(';').next()?.trim();
@@ -243,7 +257,7 @@ fn fact_record(input: &FileInput<'_>, f: &Fact, locator: String) -> Record {
         input.provenance_at(locator),
     );
     r.name = Some(f.subject.clone());
-    r.operator = f.operator.clone();
+    r.operator = f.operator.as_deref().and_then(operator_of);
     r.codes = fields::site_codes(&f.subject);
     r.commune_name = f.commune.as_deref().and_then(commune_of);
     r.address.city = r.commune_name.clone();
@@ -491,6 +505,21 @@ name = "reference_facts.json"
         assert_eq!(f[0].approx.as_deref(), Some("just under"));
         assert_eq!((f[1].count_low, f[1].count_high), (Some(352), Some(352)));
         assert_eq!(out.issues[0].code, "row_shape_mismatch");
+    }
+
+    #[test]
+    fn operator_names_lose_the_compilers_remarks() {
+        for (text, name) in [
+            ("Data4 (Brookfield)", "Data4"),
+            ("Telehouse (KDDI)", "Telehouse"),
+            ("Scaleway / OpCore (Iliad)", "Scaleway"),
+            ("OpCore (Iliad/InfraVia) with EDF", "OpCore"),
+            ("OpCore (Iliad/InfraVia) - Scaleway", "OpCore"),
+            ("Digital Realty (ex-Interxion)", "Digital Realty"),
+            ("Equinix", "Equinix"),
+        ] {
+            assert_eq!(operator_of(text).as_deref(), Some(name), "{text}");
+        }
     }
 
     #[test]

@@ -325,14 +325,14 @@ fn chain_text(
             )
         })
         .unwrap_or_default();
-    let prior = (ev.via == Method::TypologyPrior)
-        .then(|| {
-            format!(
-                " {} (median {:.2}, mean {:.2} MW)",
-                ids.prior_id, ids.prior_range.central, ids.prior_mean
-            )
-        })
-        .unwrap_or_default();
+    let prior = if ev.via == Method::TypologyPrior {
+        format!(
+            " {} (median {:.2}, mean {:.2} MW)",
+            ids.prior_id, ids.prior_range.central, ids.prior_mean
+        )
+    } else {
+        String::new()
+    };
     format!(
         "{rung}{}{}{ratio}{prior} → IT {:.2} MW [{:.2}–{:.2}] → × utilisation (central {:.2}) × PUE (central {:.2}) × 8.76 h → mean {:.2} GWh/yr{}; typology {} ({})",
         if ev.value > 0.0 {

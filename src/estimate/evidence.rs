@@ -74,11 +74,11 @@ pub fn measured_energy(members: &[&LocatedRecord]) -> Option<(i32, f64, String)>
     Some((year, mwh / 1000.0, key))
 }
 
-/// The largest surface of the given kinds among the members: (m², record key, date).
-pub fn surface(
-    members: &[&LocatedRecord],
-    kinds: &[SurfaceKind],
-) -> Option<(f64, String, Option<(i32, u32)>)> {
+/// A surface found among members: (m², record key, the record's date).
+pub type Found = (f64, String, Option<(i32, u32)>);
+
+/// The largest surface of the given kinds among the members.
+pub fn surface(members: &[&LocatedRecord], kinds: &[SurfaceKind]) -> Option<Found> {
     members
         .iter()
         .flat_map(|m| m.record.surfaces.iter().map(move |s| (m, s)))

@@ -1,7 +1,9 @@
 //! Cases worked out by hand: exact parameters (low = central = high).
 use super::*;
 use crate::geo::locate::{LocateMethod, Location};
-use crate::model::{EnergyObs, PowerFact, Provenance, Record, Status, SurfaceFact};
+use crate::model::{
+    EnergyObs, PowerFact, PowerKind, Provenance, Record, Status, SurfaceFact, SurfaceKind,
+};
 use crate::reconcile::Facility;
 use std::path::Path;
 

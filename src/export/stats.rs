@@ -118,39 +118,6 @@ pub fn benchmarks(inv: &Inventory) -> Vec<crate::estimate::benchmarks::Benchmark
     )
 }
 
-/// Summary lines: each benchmark, then the held-out checks.
-pub fn summary_lines(inv: &Inventory) -> Vec<String> {
-    let mut out = vec![format!(
-        "{:<58} {:>10} {:>26} {:>6}",
-        "published figure", "published", "inventory (low–high)", "ratio"
-    )];
-    for b in benchmarks(inv) {
-        let label: String = b.label.chars().take(58).collect();
-        let inv_text = match (b.inventory_low, b.inventory_central, b.inventory_high) {
-            (Some(l), Some(c), Some(h)) => format!("{c:.1} ({l:.1}–{h:.1}) {}", b.unit),
-            (_, Some(c), _) => format!("{c:.0} {}", b.unit),
-            _ => "—".into(),
-        };
-        out.push(format!(
-            "{label:<58} {:>10} {inv_text:>26} {:>6}",
-            format!("{} {}", b.published_value, b.unit),
-            b.ratio_central.map_or("—".into(), |r| format!("{r:.2}"))
-        ));
-    }
-    for c in &inv.estimates.checks {
-        out.push(format!(
-            "check {}: {} held-out sites, {:.0} % inside their 80 % interval, median width {:.2} decades, {:.0} % of centrals within ×2, sum of centrals {:.2} × the sum observed",
-            c.name,
-            c.n,
-            c.coverage * 100.0,
-            c.median_width_decades,
-            c.share_within_factor_2 * 100.0,
-            c.sum_ratio
-        ));
-    }
-    out
-}
-
 /// Writes rows as CSV with a header; columns in the rows' field order (flattened metrics
 /// included, which the csv crate's serde support cannot do).
 pub fn to_csv<T: Serialize>(rows: &[T], what: &str) -> Result<Vec<u8>, StoreError> {

@@ -5,7 +5,7 @@
 //! and facilities it describes and its role in the estimates).
 
 use super::gpkg::{Column, GpkgError, GpkgWriter};
-use crate::pipeline::Inventory;
+use crate::inventory::Inventory;
 
 /// Writes the `published_figures` and `fact_attachments` tables.
 pub fn write(w: &mut GpkgWriter, inv: &Inventory) -> Result<(), GpkgError> {
