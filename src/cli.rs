@@ -223,7 +223,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             inventory,
         } => explain_facility(&facility_id, &inventory),
         Command::EvalLinks { labels, inventory } => {
-            let links = explain::read_links(&inventory)?;
+            let links = explain::read_members(&inventory)?;
             let labels = eval::read_labels(&labels)?;
             println!("{}", eval::evaluate(&labels, &links));
             Ok(ExitCode::SUCCESS)

@@ -546,7 +546,7 @@ fn label_report(file: &str) -> dcinv::reconcile::eval::EvalReport {
             .join(file),
     )
     .unwrap();
-    let links = dcinv::reconcile::explain::read_links(&b.out.join("inventory.gpkg")).unwrap();
+    let links = dcinv::reconcile::explain::read_members(&b.out.join("inventory.gpkg")).unwrap();
     let report = dcinv::reconcile::eval::evaluate(&labels, &links);
     println!("{file}\n{report}");
     assert!(report.missing.is_empty(), "{:?}", report.missing);

@@ -174,6 +174,40 @@ pub fn read_links(gpkg: &Path) -> Result<std::collections::HashMap<String, Strin
     Ok(rows.filter_map(Result::ok).collect())
 }
 
+/// What each record is a member of, as the link evaluation scores it: its facility, except a
+/// fact attached to a campus of several facilities (`attached_fact`, stored beside the
+/// campus's best-matching facility), which describes the campus (`campus:<campus_id>`), not
+/// the building it is stored with. A campus of one facility is that facility.
+pub fn read_members(gpkg: &Path) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let mut members = read_links(gpkg)?;
+    let err = sql_err(gpkg);
+    let conn = Connection::open_with_flags(gpkg, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&err)?;
+    let has_attachments: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'fact_attachments'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(&err)?;
+    if !has_attachments {
+        return Ok(members);
+    }
+    let mut stmt = conn
+        .prepare(
+            "SELECT l.record_key, a.campus_id FROM links l JOIN fact_attachments a \
+             USING (record_key) WHERE l.rule = 'attached_fact' AND a.campus_id IS NOT NULL \
+             AND instr(a.facility_ids, ';') > 0",
+        )
+        .map_err(&err)?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .map_err(&err)?;
+    for (key, campus) in rows.filter_map(Result::ok) {
+        members.insert(key, format!("campus:{campus}"));
+    }
+    Ok(members)
+}
+
 /// One record as `why_not` shows it.
 struct Shown {
     facility: String,

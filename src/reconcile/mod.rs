@@ -501,6 +501,9 @@ fn assign_ids(
     ids.into_iter().zip(anchors).collect()
 }
 
+/// Added to the trust tier of a name from a record placed only by its commune (a quoted fact).
+const UNPLACED_NAME_PENALTY: u8 = 10;
+
 fn golden_facility(
     group: &[usize],
     id: &str,
@@ -528,11 +531,19 @@ fn golden_facility(
             .collect()
     };
     let mut fields = Vec::new();
-    let name = golden::choose_text(
-        "name",
-        &text_candidates(&|m| m.record.name.clone()),
-        &members,
-    );
+    // A name given to a mapped point beats the subject of a quoted fact placed by its commune
+    // (a compiler's description such as "Free Pro (Iliad; ex Jaguar Network) ... Marseille"):
+    // facts name a facility only when none of its records on the map has a name.
+    let mut name_candidates = text_candidates(&|m| m.record.name.clone());
+    for c in &mut name_candidates {
+        if matches!(
+            members[c.record].record.point_precision,
+            PointPrecision::Commune | PointPrecision::None
+        ) {
+            c.tier = c.tier.saturating_add(UNPLACED_NAME_PENALTY);
+        }
+    }
+    let name = golden::choose_text("name", &name_candidates, &members);
     // The operator: the registry's canonical name where the record's operator resolves.
     let op_candidates = text_candidates(&|m| {
         let r = &m.record;
