@@ -71,8 +71,11 @@ pub(super) struct ChainIds<'a> {
     pub ratio: Option<Ratio>,
     pub prior_id: String,
     pub prior_range: Range,
+    /// The mean of the prior's draws: IT MW, or GWh per year for an energy prior.
     pub prior_mean: f64,
     pub prior_fit: Option<&'a Prior>,
+    /// The prior's draws are annual energies (GWh), not IT MW.
+    pub prior_energy: bool,
 }
 
 impl<'a> ChainIds<'a> {
@@ -80,6 +83,7 @@ impl<'a> ChainIds<'a> {
         p: &Parameters,
         typology: &str,
         pool: &str,
+        stage: Option<&'static str>,
         via: Method,
         ratio_fit: &Ratios,
         prior_fit: &'a BTreeMap<&'static str, Prior>,
@@ -98,11 +102,13 @@ impl<'a> ChainIds<'a> {
         let load = pick("utilisation", "utilisation_fleet");
         let ratio = via
             .is_surface()
-            .then(|| ratio_fit.get(via, typology, p))
+            .then(|| ratio_fit.get(via, typology, stage, p))
             .flatten();
-        let fitted = prior_fit.get(pool);
+        let fitted = prior_fit
+            .get(pool)
+            .or_else(|| super::priors::parent_pool(pool).and_then(|parent| prior_fit.get(parent)));
         let (prior_id, prior_range, prior_mean) = match fitted {
-            Some(pr) => (pr.id.clone(), pr.range(), pr.mean_mw),
+            Some(pr) => (pr.id.clone(), pr.range(), pr.mean_value()),
             None => {
                 let (id, r) = p
                     .for_typology("it_mw_prior", typology, "it_mw_prior_unknown")
@@ -118,6 +124,7 @@ impl<'a> ChainIds<'a> {
             prior_range,
             prior_mean,
             prior_fit: fitted,
+            prior_energy: fitted.is_some_and(Prior::is_energy),
         }
     }
 
@@ -128,6 +135,7 @@ impl<'a> ChainIds<'a> {
             p,
             "unknown",
             "unknown",
+            None,
             Method::DisclosedItPower,
             &Ratios::default(),
             &NO_PRIORS,
@@ -156,6 +164,8 @@ fn convert(
             let (v, scale) = ratios::unit_value(via, value);
             v * scale * ratio
         }
+        // An energy prior's draw is GWh per year: IT through the site's utilisation and PUE.
+        Method::TypologyPrior if ids.prior_energy => prior / 8.76 / (g(&ids.pue) * g(&ids.load)),
         Method::TypologyPrior | Method::CampusShare | Method::TypicalBuilding => prior,
     }
 }
@@ -325,7 +335,12 @@ fn chain_text(
             )
         })
         .unwrap_or_default();
-    let prior = if ev.via == Method::TypologyPrior {
+    let prior = if ev.via == Method::TypologyPrior && ids.prior_energy {
+        format!(
+            " {} (measured energies: mean {:.2} GWh/yr, IT through utilisation and PUE)",
+            ids.prior_id, ids.prior_mean
+        )
+    } else if ev.via == Method::TypologyPrior {
         format!(
             " {} (median {:.2}, mean {:.2} MW)",
             ids.prior_id, ids.prior_range.central, ids.prior_mean
@@ -386,6 +401,7 @@ pub(super) fn utilisation_check(
             p,
             x.param_typology,
             x.pool,
+            x.stage,
             power.via,
             &Ratios::default(),
             &no_priors,

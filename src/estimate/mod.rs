@@ -277,6 +277,8 @@ struct Pre<'m> {
     param_typology: &'static str,
     /// The prior pool (`priors::pool_of`).
     pool: &'static str,
+    /// The facility's stage for the surface ratios (`ratios::stage_of`).
+    stage: Option<&'static str>,
     measured: Option<(i32, f64, String)>,
     use_measured: bool,
 }
@@ -315,6 +317,7 @@ pub fn estimate_inputs(inputs: &Inputs<'_>, p: &Parameters, opts: &EstimateOptio
             p,
             pre[i].param_typology,
             pre[i].pool,
+            pre[i].stage,
             ev.via,
             &ratio_fit,
             &prior_fit,
@@ -334,6 +337,7 @@ pub fn estimate_inputs(inputs: &Inputs<'_>, p: &Parameters, opts: &EstimateOptio
                 p,
                 x.param_typology,
                 x.pool,
+                x.stage,
                 ev.via,
                 &ratio_fit,
                 &prior_fit,
@@ -423,6 +427,7 @@ fn classify_all<'a>(
                 typ,
                 param_typology,
                 pool,
+                stage: ratios::stage_of(f.status),
                 measured,
                 use_measured,
             }
@@ -467,13 +472,71 @@ fn fit_ratios(
                     record_key: lr.record.record_key.clone(),
                     kind: method,
                     typology,
+                    stage: ratios::stage_of(lr.record.status),
                     surface_m2: m2,
                     it_mw: it,
                 });
             }
         }
     }
+    pairs.extend(measured_pairs(inputs, pre, p, opts, cache));
     ratios::fit(&pairs)
+}
+
+/// Pairs of the measured facilities (their measurement in use, no disclosed power among
+/// their records) that have a surface: IT from the measured energy at central utilisation
+/// and PUE of their typology, the stage `operating`.
+fn measured_pairs(
+    inputs: &Inputs<'_>,
+    pre: &[Pre<'_>],
+    p: &Parameters,
+    opts: &EstimateOptions,
+    cache: &mut Cache,
+) -> Vec<ratios::Pair> {
+    let no_priors: BTreeMap<&'static str, priors::Prior> = BTreeMap::new();
+    let mut pairs = Vec::new();
+    for (f, x) in inputs.facilities.iter().zip(pre) {
+        let Some((_, gwh, key)) = x.measured.as_ref().filter(|_| x.use_measured) else {
+            continue;
+        };
+        if opts.holdout_facility.as_deref() == Some(f.facility_id.as_str())
+            || evidence::power_evidence(&x.members, inputs.tiers).is_some()
+        {
+            continue;
+        }
+        let ev = Evidence::own(
+            Method::MeasuredEnergy,
+            gwh * 1000.0,
+            Some(key.clone()),
+            None,
+        );
+        let ids = ChainIds::new(
+            p,
+            x.param_typology,
+            x.pool,
+            x.stage,
+            Method::MeasuredEnergy,
+            &ratios::Ratios::default(),
+            &no_priors,
+            cache,
+        );
+        let it = chain::central_it(&ev, &ids, cache);
+        for (method, kinds) in evidence::SURFACE_RUNGS {
+            if let Some((m2, _, _)) = evidence::surface(&x.members, kinds)
+                && it > 0.0
+            {
+                pairs.push(ratios::Pair {
+                    record_key: format!("{key} (measured, {})", f.facility_id),
+                    kind: method,
+                    typology: x.param_typology,
+                    stage: Some("operating"),
+                    surface_m2: m2,
+                    it_mw: it,
+                });
+            }
+        }
+    }
+    pairs
 }
 
 /// Size samples of every operating facility (or of unknown status) with its own evidence
@@ -511,6 +574,7 @@ fn fit_priors(
             p,
             x.param_typology,
             x.pool,
+            x.stage,
             ev.via,
             ratio_fit,
             &no_priors,
@@ -519,6 +583,7 @@ fn fit_priors(
         samples.push(priors::Sample {
             pool: x.pool,
             it_mw: chain::central_it(ev, &ids, cache),
+            energy_gwh: (ev.method == Method::MeasuredEnergy).then_some(ev.value / 1000.0),
             basis,
             record_key: ev.record_key.clone().unwrap_or_default(),
         });
@@ -556,9 +621,13 @@ fn prior_rows(fit: &BTreeMap<&'static str, priors::Prior>, p: &Parameters) -> Ve
                 spread: pr.p90_mw / pr.median_mw,
                 applied: true,
                 note: format!(
-                    "{}: {} operating sites ({} measured energies through utilisation and PUE, {} disclosed powers, {} disclosed surfaces through the fitted ratios): IT MW p10 {:.2} / median {:.2} / p90 {:.2}, mean {:.2} ({:.1} decades); drawn from the empirical distribution. Selection bias: Enedis lists distribution-grid delivery points only, so transmission-connected sites (the largest) are missing from the measured sites, while disclosed sites lean to large recent builds",
+                    "{}: {} operating sites ({} measured energies through utilisation and PUE, {} disclosed powers, {} disclosed surfaces through the fitted ratios): IT MW p10 {:.2} / median {:.2} / p90 {:.2}, mean {:.2} ({:.1} decades); drawn from the empirical distribution{}. Selection bias: Enedis lists distribution-grid delivery points only, so transmission-connected sites (the largest) are missing from the measured sites, while disclosed sites lean to large recent builds",
                     pr.id, pr.n, pr.n_measured, pr.n_disclosed_power, pr.n_disclosed_surface,
-                    pr.p10_mw, pr.median_mw, pr.p90_mw, pr.mean_mw, pr.spread_decades
+                    pr.p10_mw, pr.median_mw, pr.p90_mw, pr.mean_mw, pr.spread_decades,
+                    pr.energy_gwh.as_ref().map_or_else(String::new, |e| format!(
+                        " of measured energies (an energy prior: GWh p10 {:.2} / median {:.2} / p90 {:.2}, mean {:.2}; IT = energy / (utilisation × PUE × 8 760 h))",
+                        e.p10_gwh, e.median_gwh, e.p90_gwh, e.mean_gwh
+                    ))
                 ),
                 residuals: Vec::new(),
             },
@@ -571,6 +640,10 @@ fn prior_rows(fit: &BTreeMap<&'static str, priors::Prior>, p: &Parameters) -> Ve
                     )
                     .map(|(id, r)| format!("{id} {:.2} / {:.2} / {:.2}", r.low, r.central, r.high))
                     .unwrap_or_else(|| "none".into());
+                let kept = match priors::parent_pool(pool).and_then(|parent| fit.get(parent)) {
+                    Some(parent) => format!("its parent pool's prior is used ({})", parent.id),
+                    None => format!("the cited prior is kept ({cited})"),
+                };
                 Calibration {
                     name: "size_prior",
                     n: 0,
@@ -578,7 +651,7 @@ fn prior_rows(fit: &BTreeMap<&'static str, priors::Prior>, p: &Parameters) -> Ve
                     spread: f64::NAN,
                     applied: false,
                     note: format!(
-                        "{pool}: fewer than {} operating sites of known size: the cited prior is kept ({cited})",
+                        "{pool}: fewer than {} operating sites of known size: {kept}",
                         priors::MIN_POOL
                     ),
                     residuals: Vec::new(),

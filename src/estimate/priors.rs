@@ -5,6 +5,14 @@
 //! percentiles, mean), drawn with a small log-normal kernel whose bias on the mean is taken
 //! out, so that a prior's mean is its pool's mean and sums of priors add up to sums of sites.
 //!
+//! A pool made only of measured sites is an energy prior: its values are the measured annual
+//! energies (GWh) themselves, and a site drawn from it gets IT = energy / (utilisation × PUE ×
+//! 8 760 h). Fitting IT through a central utilisation and PUE and turning it back into energy
+//! with drawn ones would widen the interval and bias the mean by the spread of utilisation ×
+//! PUE, which the measurements already contain. A pool mixing disclosed powers is an IT prior.
+//! A measured pool too small to fit (fewer than `MIN_POOL`) falls back to its parent, all
+//! measured sites (`unknown`); `edge` and `large_operator` keep their cited priors.
+//!
 //! Pools: the buildings of registered colocation and cloud operators together
 //! (`large_operator`: measured and disclosed building-level sizes; a cloud operator's building
 //! is not a campus because of its operator's class); `telecom`, `enterprise`, `edge` and
@@ -54,6 +62,8 @@ pub enum Basis {
 pub struct Sample {
     pub pool: &'static str,
     pub it_mw: f64,
+    /// The measured annual energy (GWh) of a measured site.
+    pub energy_gwh: Option<f64>,
     pub basis: Basis,
     pub record_key: String,
 }
@@ -74,8 +84,27 @@ pub struct Prior {
     pub mean_mw: f64,
     /// p90 / p10 in decades.
     pub spread_decades: f64,
+    /// An energy prior (every sample measured): p10 / median / p90 / mean of the measured
+    /// annual energies, in GWh; the IT figures above are those energies at central
+    /// utilisation and PUE.
+    pub energy_gwh: Option<EnergyFigures>,
+    /// What `draws` gives: IT MW, or annual energy GWh for an energy prior.
     #[serde(skip)]
     pub values: Vec<f64>,
+}
+
+/// The energy figures of an energy prior (GWh per year).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnergyFigures {
+    pub p10_gwh: f64,
+    pub median_gwh: f64,
+    pub p90_gwh: f64,
+    pub mean_gwh: f64,
+}
+
+/// The pool a measured pool falls back to when it is too small to fit.
+pub fn parent_pool(pool: &str) -> Option<&'static str> {
+    matches!(pool, "telecom" | "enterprise" | "colocation").then_some("unknown")
 }
 
 impl Prior {
@@ -87,7 +116,20 @@ impl Prior {
         }
     }
 
-    /// Draws for one facility: a sample picked uniformly, times a log-normal kernel of
+    /// Whether `draws` gives annual energies (GWh) rather than IT MW.
+    pub fn is_energy(&self) -> bool {
+        self.energy_gwh.is_some()
+    }
+
+    /// The mean of what `draws` gives (GWh for an energy prior, else MW).
+    pub fn mean_value(&self) -> f64 {
+        self.energy_gwh
+            .as_ref()
+            .map_or(self.mean_mw, |e| e.mean_gwh)
+    }
+
+    /// Draws for one facility (GWh for an energy prior, else IT MW): a sample picked
+    /// uniformly, times a log-normal kernel of
     /// bandwidth h (Silverman's rule on the logs) divided by its mean exp(h²/2).
     pub fn draws(&self, facility_id: &str) -> Samples {
         let mut seed = 0x5EED_0001_u64;
@@ -133,28 +175,47 @@ pub fn fit(samples: &[Sample]) -> BTreeMap<&'static str, Prior> {
     by_pool
         .into_iter()
         .filter(|(_, v)| v.len() >= MIN_POOL)
-        .map(|(pool, v)| {
-            let mut values: Vec<f64> = v.iter().map(|s| s.it_mw).collect();
-            values.sort_by(f64::total_cmp);
-            let r = percentiles(&values);
-            let count = |b: Basis| v.iter().filter(|s| s.basis == b).count();
-            let prior = Prior {
-                id: format!("it_mw_prior_fitted_{pool}"),
-                pool,
-                n: values.len(),
-                n_measured: count(Basis::MeasuredEnergy),
-                n_disclosed_power: count(Basis::DisclosedPower),
-                n_disclosed_surface: count(Basis::DisclosedSurface),
-                median_mw: r.central,
-                p10_mw: r.low,
-                p90_mw: r.high,
-                mean_mw: values.iter().sum::<f64>() / values.len() as f64,
-                spread_decades: (r.high / r.low).log10(),
-                values,
-            };
-            (pool, prior)
-        })
+        .map(|(pool, v)| (pool, fit_pool(pool, &v)))
         .collect()
+}
+
+fn fit_pool(pool: &'static str, v: &[&Sample]) -> Prior {
+    let sorted = |mut x: Vec<f64>| {
+        x.sort_by(f64::total_cmp);
+        x
+    };
+    let it = sorted(v.iter().map(|s| s.it_mw).collect());
+    let r = percentiles(&it);
+    let count = |b: Basis| v.iter().filter(|s| s.basis == b).count();
+    let energies: Option<Vec<f64>> = v
+        .iter()
+        .map(|s| s.energy_gwh.filter(|e| *e > 0.0 && e.is_finite()))
+        .collect();
+    let energy = energies.map(sorted);
+    let energy_gwh = energy.as_ref().map(|e| {
+        let q = percentiles(e);
+        EnergyFigures {
+            p10_gwh: q.low,
+            median_gwh: q.central,
+            p90_gwh: q.high,
+            mean_gwh: e.iter().sum::<f64>() / e.len() as f64,
+        }
+    });
+    Prior {
+        id: format!("it_mw_prior_fitted_{pool}"),
+        pool,
+        n: it.len(),
+        n_measured: count(Basis::MeasuredEnergy),
+        n_disclosed_power: count(Basis::DisclosedPower),
+        n_disclosed_surface: count(Basis::DisclosedSurface),
+        median_mw: r.central,
+        p10_mw: r.low,
+        p90_mw: r.high,
+        mean_mw: it.iter().sum::<f64>() / it.len() as f64,
+        spread_decades: (r.high / r.low).log10(),
+        energy_gwh,
+        values: energy.unwrap_or(it),
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +228,7 @@ mod tests {
             .map(|i| Sample {
                 pool: "telecom",
                 it_mw: 0.1 * 1.2f64.powi(i),
+                energy_gwh: Some(0.1 * 1.2f64.powi(i) * 4.0),
                 basis: Basis::MeasuredEnergy,
                 record_key: format!("r{i}"),
             })
@@ -176,17 +238,21 @@ mod tests {
         assert_eq!((t.n, t.n_measured), (40, 40));
         // Anonymous points: all measured sites.
         assert_eq!(priors["unknown"].n, 40);
+        // Every sample measured: an energy prior, drawn in GWh.
+        assert!(t.is_energy());
+        let e = t.energy_gwh.as_ref().unwrap();
+        assert!((e.median_gwh / t.median_mw - 4.0).abs() < 1e-9);
         let d = t.draws("fr-1");
         let mean = d.iter().sum::<f64>() / d.len() as f64;
         assert!(
-            (mean / t.mean_mw - 1.0).abs() < 0.1,
+            (mean / t.mean_value() - 1.0).abs() < 0.1,
             "{mean} vs {}",
-            t.mean_mw
+            t.mean_value()
         );
         let r = percentiles(&d);
         assert!(
-            r.low > t.p10_mw * 0.4 && r.high < t.p90_mw * 1.6,
-            "{r:?} vs {t:?}"
+            r.low > e.p10_gwh * 0.4 && r.high < e.p90_gwh * 1.6,
+            "{r:?} vs {e:?}"
         );
         assert_eq!(d, t.draws("fr-1"));
         assert_ne!(d, t.draws("fr-2"));
@@ -198,5 +264,28 @@ mod tests {
             pool_of("colocation", "naf:63_data_processing_hosting"),
             "colocation"
         );
+    }
+
+    #[test]
+    fn a_pool_with_disclosed_sizes_is_an_it_prior_and_small_pools_fall_back() {
+        let sample = |i: i32, basis: Basis| Sample {
+            pool: "large_operator",
+            it_mw: 5.0 + f64::from(i),
+            energy_gwh: (basis == Basis::MeasuredEnergy).then_some(10.0 + f64::from(i)),
+            basis,
+            record_key: format!("r{i}"),
+        };
+        let mut samples: Vec<Sample> = (0..4).map(|i| sample(i, Basis::MeasuredEnergy)).collect();
+        samples.push(sample(9, Basis::DisclosedPower));
+        let priors = fit(&samples);
+        let large = &priors["large_operator"];
+        assert!(!large.is_energy());
+        assert_eq!(large.mean_value(), large.mean_mw);
+        assert!(large.draws("fr-1").iter().all(|v| *v > 1.0 && *v < 40.0));
+        // The four measured ones make no pool of five: `unknown` is not fitted.
+        assert!(!priors.contains_key("unknown"));
+        assert_eq!(parent_pool("telecom"), Some("unknown"));
+        assert_eq!(parent_pool("edge"), None);
+        assert_eq!(parent_pool("large_operator"), None);
     }
 }
