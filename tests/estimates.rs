@@ -135,9 +135,24 @@ fn held_out_measurements_fall_in_the_intervals() {
     assert!(c.n >= 50, "{}", c.n);
     assert!(c.rows.iter().all(|r| r.method != "measured_energy"));
     // Targets of issue 10: coverage 75-85 %, median width <= 1.0 decade, sum of centrals
-    // within ±30 % of the sum measured. Met: coverage. Not met (README, "Estimates"): a
-    // held-out site has no evidence left but its typology, and the measured sites span two
-    // decades within each typology; the sum is pulled up by the large sites of the pools.
+    // within ±30 % of the sum measured. Met: coverage, and the sum on the sites of the
+    // typed pools (telecom, enterprise, NAF hosting: 104 of 116, their measurements are
+    // whole). Not met (README, "Estimates"): the width, since a held-out site has no
+    // evidence left but its typology and the measured sites span two decades within each
+    // typology; the sum over all, pulled up by the 12 large operators' sites, whose Enedis
+    // measurement is often one meter of several (Telehouse 1: 1.35 GWh).
+    let typed: Vec<_> = c
+        .rows
+        .iter()
+        .filter(|r| r.pool != "large_operator")
+        .collect();
+    let typed_ratio = typed.iter().map(|r| r.central).sum::<f64>()
+        / typed.iter().map(|r| r.observed).sum::<f64>();
+    println!("typed pools: n {}, sum ratio {typed_ratio:.2}", typed.len());
+    assert!(
+        (0.7..=1.3).contains(&typed_ratio),
+        "typed sum ratio {typed_ratio}"
+    );
     assert!(
         (0.75..=0.85).contains(&c.coverage),
         "coverage {}",

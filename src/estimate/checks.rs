@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use super::mc::Range;
 use super::params::Parameters;
-use super::{EstimateOptions, Estimates, Inputs, Method, estimate_inputs, fold_of};
+use super::{
+    EstimateOptions, Estimates, FacilityEstimate, Inputs, Method, estimate_inputs, fold_of,
+};
 
 /// One held-out site.
 #[derive(Debug, Clone, Serialize)]
@@ -24,6 +26,19 @@ pub struct CheckRow {
     pub high: f64,
     /// The rung the held-out estimate rested on.
     pub method: &'static str,
+    /// The prior pool of the facility (`priors::pool_of`): the measured sites of
+    /// `large_operator` are a biased sample (below).
+    pub pool: &'static str,
+}
+
+/// A check's figures over the held-out sites of one prior pool.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PoolFigures {
+    pub n: usize,
+    pub coverage: f64,
+    pub median_width_decades: f64,
+    pub share_within_factor_2: f64,
+    pub sum_ratio: f64,
 }
 
 /// A check's figures.
@@ -44,7 +59,34 @@ pub struct CheckSummary {
     pub sum_ratio: f64,
     /// Held-out sites by the rung their estimate rested on.
     pub methods: BTreeMap<&'static str, usize>,
+    /// The same figures per prior pool. Enedis publishes distribution-grid delivery points
+    /// only: at a large operator's site the measured energy is often one meter of several,
+    /// or missing, so that pool's measured sites are a low, biased sample.
+    pub by_pool: BTreeMap<&'static str, PoolFigures>,
     pub rows: Vec<CheckRow>,
+}
+
+fn figures(rows: &[&CheckRow]) -> PoolFigures {
+    let n = rows.len();
+    let share = |k: usize| if n > 0 { k as f64 / n as f64 } else { f64::NAN };
+    let mut widths: Vec<f64> = rows.iter().map(|r| (r.high / r.low).log10()).collect();
+    widths.sort_by(f64::total_cmp);
+    PoolFigures {
+        n,
+        coverage: share(
+            rows.iter()
+                .filter(|r| r.observed >= r.low && r.observed <= r.high)
+                .count(),
+        ),
+        median_width_decades: widths.get(n / 2).copied().unwrap_or(f64::NAN),
+        share_within_factor_2: share(
+            rows.iter()
+                .filter(|r| r.central >= r.observed / 2.0 && r.central <= r.observed * 2.0)
+                .count(),
+        ),
+        sum_ratio: rows.iter().map(|r| r.central).sum::<f64>()
+            / rows.iter().map(|r| r.observed).sum::<f64>(),
+    }
 }
 
 fn summarise(name: &'static str, quantity: &'static str, rows: Vec<CheckRow>) -> CheckSummary {
@@ -64,9 +106,12 @@ fn summarise(name: &'static str, quantity: &'static str, rows: Vec<CheckRow>) ->
         rows.iter().map(|r| r.observed).sum::<f64>(),
     );
     let mut methods = BTreeMap::new();
+    let mut pools: BTreeMap<&'static str, Vec<&CheckRow>> = BTreeMap::new();
     for r in &rows {
         *methods.entry(r.method).or_default() += 1;
+        pools.entry(r.pool).or_default().push(r);
     }
+    let by_pool = pools.into_iter().map(|(k, v)| (k, figures(&v))).collect();
     let share = |k: usize| if n > 0 { k as f64 / n as f64 } else { f64::NAN };
     CheckSummary {
         name,
@@ -81,18 +126,20 @@ fn summarise(name: &'static str, quantity: &'static str, rows: Vec<CheckRow>) ->
         sum_observed,
         sum_ratio: sum_central / sum_observed,
         methods,
+        by_pool,
         rows,
     }
 }
 
-fn row(facility_id: &str, observed: f64, r: Range, method: Method) -> CheckRow {
+fn row(with: &FacilityEstimate, observed: f64, r: Range, method: Method) -> CheckRow {
     CheckRow {
-        facility_id: facility_id.to_string(),
+        facility_id: with.facility_id.clone(),
         observed,
         low: r.low,
         central: r.central,
         high: r.high,
         method: method.as_str(),
+        pool: super::priors::pool_of(with.typology.typology, &with.typology.rule),
     }
 }
 
@@ -122,7 +169,7 @@ pub fn two_fold(
             if fold_of(&with.facility_id) == fold && with.evidence.method == Method::MeasuredEnergy
             {
                 rows.push(row(
-                    &with.facility_id,
+                    with,
                     measured,
                     without.energy_gwh,
                     without.evidence.method,
@@ -157,7 +204,7 @@ pub fn leave_one_out(
         );
         let without = &blind.facilities[i];
         rows.push(row(
-            &with.facility_id,
+            with,
             with.evidence.value,
             without.it_mw,
             without.evidence.method,
@@ -179,6 +226,11 @@ mod tests {
             central: c,
             high,
             method: "white_space",
+            pool: if obs > 5.0 {
+                "large_operator"
+            } else {
+                "telecom"
+            },
         };
         let s = summarise(
             "t",
@@ -193,5 +245,10 @@ mod tests {
         assert!((s.median_width_decades - 9f64.log10()).abs() < 1e-12);
         assert!((s.sum_ratio - 12.0 / 21.0).abs() < 1e-12);
         assert_eq!(s.methods["white_space"], 3);
+        let large = &s.by_pool["large_operator"];
+        assert_eq!(large.n, 2);
+        assert!((large.sum_ratio - 11.0 / 20.0).abs() < 1e-12);
+        assert!((large.coverage - 0.5).abs() < 1e-12);
+        assert_eq!(s.by_pool["telecom"].n, 1);
     }
 }
