@@ -53,18 +53,12 @@ impl Adapter for GeoJsonPoints {
         for (i, raw) in features.iter().enumerate() {
             out.units_read += 1;
             let locator = format!("feature {i}");
-            let (value, flaws) = match doc.value(raw) {
-                Ok(v) => v,
-                Err(message) => {
-                    out.issues
-                        .push(lenient::unreadable(input, &locator, &message));
+            let (mut feature, flaws) = match lenient::object_entry(input, &doc, raw, &locator) {
+                Ok(entry) => entry,
+                Err(issue) => {
+                    out.issues.push(issue);
                     continue;
                 }
-            };
-            let Value::Object(mut feature) = value else {
-                out.issues
-                    .push(lenient::not_an_object(input, &locator, &value));
-                continue;
             };
             let mut props = match feature.shift_remove("properties") {
                 Some(Value::Object(p)) => p,

@@ -33,18 +33,12 @@ impl Adapter for JsonEntries {
         for (i, raw) in entries.iter().enumerate() {
             out.units_read += 1;
             let locator = format!("{path}[{i}]");
-            let (value, flaws) = match doc.value(raw) {
-                Ok(v) => v,
-                Err(message) => {
-                    out.issues
-                        .push(lenient::unreadable(input, &locator, &message));
+            let (mut props, flaws) = match lenient::object_entry(input, &doc, raw, &locator) {
+                Ok(entry) => entry,
+                Err(issue) => {
+                    out.issues.push(issue);
                     continue;
                 }
-            };
-            let Value::Object(mut props) = value else {
-                out.issues
-                    .push(lenient::not_an_object(input, &locator, &value));
-                continue;
             };
             let screened = lenient::screen(&mut props);
             let entry = Entry {

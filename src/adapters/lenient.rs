@@ -355,12 +355,7 @@ pub fn typed_entry<T: DeserializeOwned>(
     locator: &str,
     what: &str,
 ) -> Result<(T, Vec<DataIssue>), Vec<DataIssue>> {
-    let (value, flaws) = doc
-        .value(raw)
-        .map_err(|m| vec![unreadable(input, locator, &m)])?;
-    let Value::Object(mut obj) = value else {
-        return Err(vec![not_an_object(input, locator, &value)]);
-    };
+    let (mut obj, flaws) = object_entry(input, doc, raw, locator).map_err(|e| vec![e])?;
     let screened = screen(&mut obj);
     let mut issues = flaw_issues(input, &flaws, &screened, locator, None);
     match typed::<T>(obj) {
@@ -461,6 +456,23 @@ pub fn flaw_issues(
         out.push(issue(input, code, action, locator, record_key, message));
     }
     out
+}
+
+/// One element read as a JSON object, with the flaws of its span; an element that cannot
+/// be read, or is not an object, is the data issue that drops it.
+pub fn object_entry(
+    input: &FileInput<'_>,
+    doc: &Doc<'_>,
+    raw: &RawValue,
+    locator: &str,
+) -> Result<(Map<String, Value>, Vec<Flaw>), DataIssue> {
+    let (value, flaws) = doc
+        .value(raw)
+        .map_err(|message| unreadable(input, locator, &message))?;
+    match value {
+        Value::Object(obj) => Ok((obj, flaws)),
+        other => Err(not_an_object(input, locator, &other)),
+    }
 }
 
 /// An entry that is not a JSON object, dropped.

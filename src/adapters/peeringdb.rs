@@ -61,18 +61,12 @@ impl Adapter for PeeringDbFacilities {
         };
         for (i, raw) in data.iter().enumerate() {
             let locator = format!("data[{i}]");
-            let (value, flaws) = match doc.value(raw) {
-                Ok(v) => v,
-                Err(message) => {
-                    out.issues
-                        .push(lenient::unreadable(input, &locator, &message));
+            let (mut obj, flaws) = match lenient::object_entry(input, &doc, raw, &locator) {
+                Ok(entry) => entry,
+                Err(issue) => {
+                    out.issues.push(issue);
                     continue;
                 }
-            };
-            let Value::Object(mut obj) = value else {
-                out.issues
-                    .push(lenient::not_an_object(input, &locator, &value));
-                continue;
             };
             let screened = lenient::screen(&mut obj);
             match facility(input, &obj, &locator) {

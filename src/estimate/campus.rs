@@ -23,12 +23,7 @@ fn fact_evidence(f: &AttachedFact) -> Option<Evidence> {
 }
 
 fn indices(inputs: &Inputs<'_>, f: &AttachedFact) -> Vec<usize> {
-    let index: HashMap<&str, usize> = inputs
-        .facilities
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.facility_id.as_str(), i))
-        .collect();
+    let index = inputs.facility_index();
     f.facility_ids
         .iter()
         .filter_map(|id| index.get(id.as_str()).copied())

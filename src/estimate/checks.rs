@@ -143,6 +143,17 @@ fn row(with: &FacilityEstimate, observed: f64, r: Range, method: Method) -> Chec
     }
 }
 
+/// The options of a held-out run: a fold's measurements or a facility's powers held out,
+/// no nested checks.
+fn blind(opts: &EstimateOptions, fold: Option<u64>, facility: Option<String>) -> EstimateOptions {
+    EstimateOptions {
+        holdout_fold: fold,
+        holdout_facility: facility,
+        checks: false,
+        ..opts.clone()
+    }
+}
+
 /// Two-fold cross-validation on the facilities whose estimate rests on a measured energy.
 pub fn two_fold(
     inputs: &Inputs<'_>,
@@ -152,16 +163,7 @@ pub fn two_fold(
 ) -> CheckSummary {
     let mut rows = Vec::new();
     for fold in 0..2 {
-        let blind = estimate_inputs(
-            inputs,
-            p,
-            &EstimateOptions {
-                holdout_fold: Some(fold),
-                holdout_facility: None,
-                checks: false,
-                ..opts.clone()
-            },
-        );
+        let blind = estimate_inputs(inputs, p, &blind(opts, Some(fold), None));
         for (with, without) in base.facilities.iter().zip(&blind.facilities) {
             let Some((_, measured)) = with.energy_gwh_observed else {
                 continue;
@@ -195,12 +197,7 @@ pub fn leave_one_out(
         let blind = estimate_inputs(
             inputs,
             p,
-            &EstimateOptions {
-                holdout_fold: None,
-                holdout_facility: Some(with.facility_id.clone()),
-                checks: false,
-                ..opts.clone()
-            },
+            &blind(opts, None, Some(with.facility_id.clone())),
         );
         let without = &blind.facilities[i];
         rows.push(row(

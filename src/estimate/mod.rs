@@ -269,6 +269,17 @@ pub struct Inputs<'a> {
     pub tiers: &'a HashMap<String, u8>,
 }
 
+impl Inputs<'_> {
+    /// Position of each facility by its id.
+    pub fn facility_index(&self) -> HashMap<&str, usize> {
+        self.facilities
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.facility_id.as_str(), i))
+            .collect()
+    }
+}
+
 /// What pass 1 knows of a facility.
 struct Pre<'m> {
     members: Vec<&'m LocatedRecord>,
@@ -444,12 +455,7 @@ fn fit_ratios(
     opts: &EstimateOptions,
     cache: &mut Cache,
 ) -> (ratios::Ratios, Vec<Calibration>) {
-    let index: HashMap<&str, usize> = inputs
-        .facilities
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.facility_id.as_str(), i))
-        .collect();
+    let index = inputs.facility_index();
     let mut pairs = Vec::new();
     for (lr, fid) in inputs.records.iter().zip(inputs.record_facility) {
         if opts.holdout_facility.as_deref() == Some(fid.as_str()) {

@@ -1127,23 +1127,60 @@ fn candidate_blocks(index: &[IndexEntry], kind: Kind, ids: &[i64], sorted: bool)
     out
 }
 
+/// What pass 1 found: the block index (in file order) and the matched elements, ways and
+/// relations sorted by id.
+struct Scanned {
+    index: Vec<IndexEntry>,
+    points: Vec<OsmFeature>,
+    ways: Vec<WayRec>,
+    relations: Vec<RelRec>,
+}
+
+/// A matched element with its issues, as the assembly gives it.
+type Assembled = (Option<OsmFeature>, Vec<OsmIssue>);
+
 fn run(path: &Path, filter: TagPredicate<'_>, options: &PbfOptions) -> Result<PbfOutput, OsmError> {
     let mut stats = PbfStats::default();
     let t0 = Instant::now();
+    let scanned = scan_pass(path, filter, options, &mut stats)?;
+    stats.time_scan = t0.elapsed();
+    let t1 = Instant::now();
+    let member_ways = member_way_pass(path, &scanned, &mut stats)?;
+    stats.time_ways = t1.elapsed();
+    let t2 = Instant::now();
+    let locations = node_pass(path, &scanned, &member_ways, &mut stats)?;
+    stats.time_nodes = t2.elapsed();
+    let t3 = Instant::now();
+    let (features, issues) = assemble(scanned, member_ways, &locations, &mut stats);
+    stats.time_assemble = t3.elapsed();
+    Ok(PbfOutput {
+        features,
+        issues,
+        stats,
+    })
+}
+
+/// Pass 1: every blob scanned in parallel → the block index and the matched elements.
+fn scan_pass(
+    path: &Path,
+    filter: TagPredicate<'_>,
+    options: &PbfOptions,
+    stats: &mut PbfStats,
+) -> Result<Scanned, OsmError> {
     let mut reader = BlobReader::open(path)?;
     let header_sorted = read_header(&mut reader)?;
     let hint = options.hint.as_ref().map(HintMatcher::new);
-
-    // Pass 1: scan.
     let mut scans: Vec<ScanOut> = reader
         .par_bridge()
         .map(|blob| scan_blob(path, blob?, hint.as_ref(), filter))
         .collect::<Result<Vec<_>, _>>()?;
     scans.sort_unstable_by_key(|s| s.seq);
-    let mut index = Vec::with_capacity(scans.len());
-    let mut points = Vec::new();
-    let mut ways: Vec<WayRec> = Vec::new();
-    let mut relations: Vec<RelRec> = Vec::new();
+    let mut out = Scanned {
+        index: Vec::with_capacity(scans.len()),
+        points: Vec::new(),
+        ways: Vec::new(),
+        relations: Vec::new(),
+    };
     for s in scans {
         stats.blocks += 1;
         stats.bytes += s.len as u64;
@@ -1153,30 +1190,38 @@ fn run(path: &Path, filter: TagPredicate<'_>, options: &PbfOptions) -> Result<Pb
             stats.blocks_skipped += 1;
         }
         stats.relations_not_area += s.relations_not_area;
-        index.push(IndexEntry {
+        out.index.push(IndexEntry {
             offset: s.offset,
             len: s.len,
             first: s.first,
         });
-        points.extend(s.points);
-        ways.extend(s.ways);
-        relations.extend(s.relations);
+        out.points.extend(s.points);
+        out.ways.extend(s.ways);
+        out.relations.extend(s.relations);
     }
-    stats.relations_matched = relations.len() + stats.relations_not_area;
-    stats.nodes_matched = points.len();
-    stats.ways_matched = ways.len();
-    let firsts: Vec<(Kind, i64)> = index.iter().filter_map(|e| e.first).collect();
+    stats.relations_matched = out.relations.len() + stats.relations_not_area;
+    stats.nodes_matched = out.points.len();
+    stats.ways_matched = out.ways.len();
+    let firsts: Vec<(Kind, i64)> = out.index.iter().filter_map(|e| e.first).collect();
     let blocks_in_order = firsts
         .windows(2)
         .all(|w| w[0].0 < w[1].0 || (w[0].0 == w[1].0 && w[0].1 < w[1].1));
     stats.sorted = header_sorted && blocks_in_order;
-    ways.sort_unstable_by_key(|w| w.id);
-    relations.sort_unstable_by_key(|r| r.id);
-    stats.time_scan = t0.elapsed();
+    out.ways.sort_unstable_by_key(|w| w.id);
+    out.relations.sort_unstable_by_key(|r| r.id);
+    Ok(out)
+}
 
-    // Pass 2: member ways that did not match themselves.
-    let t1 = Instant::now();
-    let mut member_ids: Vec<i64> = relations
+/// Pass 2: the member ways of matched relations that did not match themselves → (way id,
+/// node refs), sorted by id.
+fn member_way_pass(
+    path: &Path,
+    scanned: &Scanned,
+    stats: &mut PbfStats,
+) -> Result<Vec<(i64, Vec<i64>)>, OsmError> {
+    let ways = &scanned.ways;
+    let mut member_ids: Vec<i64> = scanned
+        .relations
         .iter()
         .flat_map(|r| r.ways.iter().map(|(id, _)| *id))
         .filter(|id| ways.binary_search_by_key(id, |w| w.id).is_err())
@@ -1184,12 +1229,12 @@ fn run(path: &Path, filter: TagPredicate<'_>, options: &PbfOptions) -> Result<Pb
     member_ids.sort_unstable();
     member_ids.dedup();
     stats.member_ways_needed = member_ids.len();
-    let blocks = candidate_blocks(&index, Kind::Way, &member_ids, stats.sorted);
+    let blocks = candidate_blocks(&scanned.index, Kind::Way, &member_ids, stats.sorted);
     stats.lookup_blocks += blocks.len();
     let mut member_ways: Vec<(i64, Vec<i64>)> = blocks
         .par_iter()
         .map(|&b| {
-            with_block(path, &index[b], |block| {
+            with_block(path, &scanned.index[b], |block| {
                 let mut found = Vec::new();
                 find_ways(block, &member_ids, &mut found)?;
                 Ok(found)
@@ -1202,15 +1247,24 @@ fn run(path: &Path, filter: TagPredicate<'_>, options: &PbfOptions) -> Result<Pb
     member_ways.sort_unstable_by_key(|w| w.0);
     member_ways.dedup_by_key(|w| w.0);
     stats.member_ways_found = member_ways.len();
-    stats.time_ways = t1.elapsed();
+    Ok(member_ways)
+}
 
-    // Pass 3: node locations of area ways and member ways.
-    let t2 = Instant::now();
-    let is_area_way = |w: &WayRec| {
-        w.refs.len() >= 2
-            && w.refs.first() == w.refs.last()
-            && !w.tags.iter().any(|(k, v)| k == "area" && v == "no")
-    };
+/// A closed way not tagged `area=no`.
+fn is_area_way(w: &WayRec) -> bool {
+    w.refs.len() >= 2
+        && w.refs.first() == w.refs.last()
+        && !w.tags.iter().any(|(k, v)| k == "area" && v == "no")
+}
+
+/// Pass 3: the locations of the nodes of area ways and relation members, sorted by id.
+fn node_pass(
+    path: &Path,
+    scanned: &Scanned,
+    member_ways: &[(i64, Vec<i64>)],
+    stats: &mut PbfStats,
+) -> Result<Vec<(i64, Loc)>, OsmError> {
+    let ways = &scanned.ways;
     let mut node_ids: Vec<i64> = ways
         .iter()
         .filter(|w| is_area_way(w))
@@ -1220,7 +1274,7 @@ fn run(path: &Path, filter: TagPredicate<'_>, options: &PbfOptions) -> Result<Pb
                 .iter()
                 .flat_map(|(_, refs)| refs.iter().copied()),
         )
-        .chain(relations.iter().flat_map(|r| {
+        .chain(scanned.relations.iter().flat_map(|r| {
             r.ways.iter().flat_map(|(id, _)| {
                 ways.binary_search_by_key(id, |w| w.id)
                     .map(|i| ways[i].refs.as_slice())
@@ -1233,12 +1287,12 @@ fn run(path: &Path, filter: TagPredicate<'_>, options: &PbfOptions) -> Result<Pb
     node_ids.sort_unstable();
     node_ids.dedup();
     stats.nodes_needed = node_ids.len();
-    let blocks = candidate_blocks(&index, Kind::Node, &node_ids, stats.sorted);
+    let blocks = candidate_blocks(&scanned.index, Kind::Node, &node_ids, stats.sorted);
     stats.lookup_blocks += blocks.len();
     let mut locations: Vec<(i64, Loc)> = blocks
         .par_iter()
         .map(|&b| {
-            with_block(path, &index[b], |block| {
+            with_block(path, &scanned.index[b], |block| {
                 let mut found = Vec::new();
                 find_nodes(block, &node_ids, &mut found)?;
                 Ok(found)
@@ -1248,83 +1302,49 @@ fn run(path: &Path, filter: TagPredicate<'_>, options: &PbfOptions) -> Result<Pb
         .into_iter()
         .flatten()
         .collect();
-    drop(node_ids);
     locations.sort_unstable_by_key(|l| l.0);
     locations.dedup_by_key(|l| l.0);
     stats.nodes_found = locations.len();
-    stats.time_nodes = t2.elapsed();
+    Ok(locations)
+}
 
-    // Assembly.
-    let t3 = Instant::now();
-    let lookup = |refs: &[i64]| -> Result<Vec<Loc>, i64> {
-        refs.iter()
-            .map(|id| {
-                locations
-                    .binary_search_by_key(id, |l| l.0)
-                    .map(|i| locations[i].1)
-                    .map_err(|_| *id)
-            })
-            .collect()
-    };
-    // Relations first (they borrow the matched ways), then the ways, moved into features.
-    let rel_results: Vec<(Option<OsmFeature>, Vec<OsmIssue>)> = relations
-        .into_par_iter()
-        .map(|r| {
-            let issue =
-                |code, message: String| OsmIssue::new(code, OsmType::Relation, r.id, message);
-            let refs_of = |id: i64| match ways.binary_search_by_key(&id, |w| w.id) {
-                Ok(i) => Some(ways[i].refs.as_slice()),
-                Err(_) => member_ways
-                    .binary_search_by_key(&id, |w| w.0)
-                    .ok()
-                    .map(|i| member_ways[i].1.as_slice()),
-            };
-            let missing: Vec<i64> = r
-                .ways
-                .iter()
-                .map(|&(id, _)| id)
-                .filter(|&id| refs_of(id).is_none())
-                .collect();
-            if !missing.is_empty() {
-                let list: Vec<String> = missing
-                    .iter()
-                    .take(10)
-                    .map(|id| format!("way/{id}"))
-                    .collect();
-                let message = format!(
-                    "{} of {} member way(s) are not in the file: {}{}",
-                    missing.len(),
-                    r.ways.len(),
-                    list.join(", "),
-                    if missing.len() > 10 { ", ..." } else { "" }
-                );
-                return (None, vec![issue(ISSUE_MISSING_WAY, message)]);
-            }
-            let mut members = Vec::with_capacity(r.ways.len());
-            for &(id, role) in &r.ways {
-                let refs = refs_of(id).unwrap_or(&[]);
-                match lookup(refs) {
-                    Ok(locs) => members.push(MemberWay {
-                        way_id: id,
-                        role,
-                        locs,
-                    }),
-                    Err(node) => {
-                        let message = format!("node {node} of member way {id} is not in the file");
-                        return (None, vec![issue(ISSUE_MISSING_NODE, message)]);
-                    }
-                }
-            }
-            area_feature(OsmType::Relation, r.id, r.tags, &members)
+/// The locations of node refs, or the first node not found.
+fn locate_refs(locations: &[(i64, Loc)], refs: &[i64]) -> Result<Vec<Loc>, i64> {
+    refs.iter()
+        .map(|id| {
+            locations
+                .binary_search_by_key(id, |l| l.0)
+                .map(|i| locations[i].1)
+                .map_err(|_| *id)
         })
+        .collect()
+}
+
+/// Assembly: relations first (they borrow the matched ways), then the ways, moved into
+/// features; points as they are. Features sorted by (type, id).
+fn assemble(
+    scanned: Scanned,
+    member_ways: Vec<(i64, Vec<i64>)>,
+    locations: &[(i64, Loc)],
+    stats: &mut PbfStats,
+) -> (Vec<OsmFeature>, Vec<OsmIssue>) {
+    let Scanned {
+        points,
+        ways,
+        relations,
+        ..
+    } = scanned;
+    let rel_results: Vec<Assembled> = relations
+        .into_par_iter()
+        .map(|r| assemble_relation(r, &ways, &member_ways, locations))
         .collect();
     drop(member_ways);
     stats.ways_not_area = ways.iter().filter(|w| !is_area_way(w)).count();
-    let way_results: Vec<(Option<OsmFeature>, Vec<OsmIssue>)> = ways
+    let way_results: Vec<Assembled> = ways
         .into_par_iter()
-        .filter(|w| is_area_way(w))
+        .filter(is_area_way)
         .map(|w| {
-            let locs = match lookup(&w.refs) {
+            let locs = match locate_refs(locations, &w.refs) {
                 Ok(l) => l,
                 Err(node) => {
                     let issue = OsmIssue::new(
@@ -1351,12 +1371,62 @@ fn run(path: &Path, filter: TagPredicate<'_>, options: &PbfOptions) -> Result<Pb
         issues.append(&mut found);
     }
     features.sort_by_key(|f| (f.osm_type, f.id));
-    stats.time_assemble = t3.elapsed();
-    Ok(PbfOutput {
-        features,
-        issues,
-        stats,
-    })
+    (features, issues)
+}
+
+/// One relation: its member ways (matched or looked up) located → an area feature, or an
+/// issue naming what is missing from the file.
+fn assemble_relation(
+    r: RelRec,
+    ways: &[WayRec],
+    member_ways: &[(i64, Vec<i64>)],
+    locations: &[(i64, Loc)],
+) -> Assembled {
+    let issue = |code, message: String| OsmIssue::new(code, OsmType::Relation, r.id, message);
+    let refs_of = |id: i64| match ways.binary_search_by_key(&id, |w| w.id) {
+        Ok(i) => Some(ways[i].refs.as_slice()),
+        Err(_) => member_ways
+            .binary_search_by_key(&id, |w| w.0)
+            .ok()
+            .map(|i| member_ways[i].1.as_slice()),
+    };
+    let missing: Vec<i64> = r
+        .ways
+        .iter()
+        .map(|&(id, _)| id)
+        .filter(|&id| refs_of(id).is_none())
+        .collect();
+    if !missing.is_empty() {
+        let list: Vec<String> = missing
+            .iter()
+            .take(10)
+            .map(|id| format!("way/{id}"))
+            .collect();
+        let message = format!(
+            "{} of {} member way(s) are not in the file: {}{}",
+            missing.len(),
+            r.ways.len(),
+            list.join(", "),
+            if missing.len() > 10 { ", ..." } else { "" }
+        );
+        return (None, vec![issue(ISSUE_MISSING_WAY, message)]);
+    }
+    let mut members = Vec::with_capacity(r.ways.len());
+    for &(id, role) in &r.ways {
+        let refs = refs_of(id).unwrap_or(&[]);
+        match locate_refs(locations, refs) {
+            Ok(locs) => members.push(MemberWay {
+                way_id: id,
+                role,
+                locs,
+            }),
+            Err(node) => {
+                let message = format!("node {node} of member way {id} is not in the file");
+                return (None, vec![issue(ISSUE_MISSING_NODE, message)]);
+            }
+        }
+    }
+    area_feature(OsmType::Relation, r.id, r.tags, &members)
 }
 
 fn area_feature(

@@ -238,11 +238,82 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
         .enumerate()
         .map(|(i, r)| (r.key.as_str(), i as u32))
         .collect();
+    let curated = curator_pairs(ctx, &index);
+    let mut reports = curated.reports;
 
-    // Curator merges and splits.
-    let mut reports = Vec::new();
-    let mut forced = Vec::new();
-    let mut forbidden = HashSet::new();
+    let ranks = link::key_ranks(&lrecs);
+    let mut pairs: Vec<Pair> = blocking::candidates(&lrecs, &ranks, &ctx.params)
+        .into_iter()
+        .map(|(a, b)| link::score(&lrecs, a, b))
+        .collect();
+    let mut roots = link::cluster(&lrecs, &mut pairs, &[], &curated.forbidden, &ctx.params);
+    let attached = link::attach_orphans(&lrecs, &mut roots, &curated.forbidden, &ctx.params);
+    // A curator merge joins the whole facilities that hold the records, last.
+    for &(a, b) in &curated.forced {
+        let (ra, rb) = (roots[a as usize], roots[b as usize]);
+        if ra != rb {
+            for r in roots.iter_mut() {
+                if *r == rb {
+                    *r = ra;
+                }
+            }
+        }
+    }
+    let groups = groups_of(&roots, &lrecs);
+
+    let ids = assign_ids(&groups, records, ctx);
+    let mut facilities: Vec<Facility> = groups
+        .iter()
+        .zip(&ids)
+        .map(|(g, (id, anchor))| golden_facility(g, id, anchor, records, &lrecs, ctx))
+        .collect();
+    let mut record_facility = vec![String::new(); records.len()];
+    for (g, (id, _)) in groups.iter().zip(&ids) {
+        for &i in g {
+            record_facility[i] = id.clone();
+        }
+    }
+    reports.extend(apply_corrections(
+        ctx,
+        &index,
+        &record_facility,
+        &mut facilities,
+    ));
+    campus::assign_campuses(&mut facilities);
+
+    let links = link_rows(
+        records,
+        &record_facility,
+        &facilities,
+        &pairs,
+        &curated.forced,
+        &attached,
+    );
+    let pairs = pair_rows(&pairs, &lrecs);
+    facilities.sort_by(|a, b| a.facility_id.cmp(&b.facility_id));
+    Reconciliation {
+        facilities,
+        record_facility,
+        links,
+        pairs,
+        overrides: reports,
+    }
+}
+
+/// The curator's merges (record pairs forced together) and splits (pairs kept apart), with
+/// a report per override.
+struct Curated {
+    reports: Vec<OverrideReport>,
+    forced: Vec<(u32, u32)>,
+    forbidden: HashSet<(u32, u32)>,
+}
+
+fn curator_pairs(ctx: &ReconcileContext<'_>, index: &HashMap<&str, u32>) -> Curated {
+    let mut out = Curated {
+        reports: Vec::new(),
+        forced: Vec::new(),
+        forbidden: HashSet::new(),
+    };
     for (kind, list) in [
         ("merge", &ctx.overrides.merge),
         ("split", &ctx.overrides.split),
@@ -263,14 +334,14 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
                 for (x, &a) in found.iter().enumerate() {
                     for &b in &found[x + 1..] {
                         if kind == "merge" {
-                            forced.push((a, b));
+                            out.forced.push((a, b));
                         } else {
-                            forbidden.insert((a.min(b), a.max(b)));
+                            out.forbidden.insert((a.min(b), a.max(b)));
                         }
                     }
                 }
             }
-            reports.push(OverrideReport {
+            out.reports.push(OverrideReport {
                 which: format!("{kind}[{i}]"),
                 reason: o.reason.clone(),
                 applied,
@@ -282,27 +353,11 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
             });
         }
     }
+    out
+}
 
-    let ranks = link::key_ranks(&lrecs);
-    let mut pairs: Vec<Pair> = blocking::candidates(&lrecs, &ranks, &ctx.params)
-        .into_iter()
-        .map(|(a, b)| link::score(&lrecs, a, b))
-        .collect();
-    let mut roots = link::cluster(&lrecs, &mut pairs, &[], &forbidden, &ctx.params);
-    let attached = link::attach_orphans(&lrecs, &mut roots, &forbidden, &ctx.params);
-    // A curator merge joins the whole facilities that hold the records, last.
-    for &(a, b) in &forced {
-        let (ra, rb) = (roots[a as usize], roots[b as usize]);
-        if ra != rb {
-            for r in roots.iter_mut() {
-                if *r == rb {
-                    *r = ra;
-                }
-            }
-        }
-    }
-
-    // Group members by root, in record-key order.
+/// Members grouped by cluster root, each group in record-key order.
+fn groups_of(roots: &[u32], lrecs: &[LinkRecord]) -> Vec<Vec<usize>> {
     let mut groups: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for (i, root) in roots.iter().enumerate() {
         groups.entry(*root).or_default().push(i);
@@ -311,21 +366,17 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
     for g in &mut groups {
         g.sort_by(|a, b| lrecs[*a].key.cmp(&lrecs[*b].key));
     }
+    groups
+}
 
-    let ids = assign_ids(&groups, records, ctx);
-    let mut facilities: Vec<Facility> = groups
-        .iter()
-        .zip(&ids)
-        .map(|(g, (id, anchor))| golden_facility(g, id, anchor, records, &lrecs, ctx))
-        .collect();
-    let mut record_facility = vec![String::new(); records.len()];
-    for (g, (id, _)) in groups.iter().zip(&ids) {
-        for &i in g {
-            record_facility[i] = id.clone();
-        }
-    }
-
-    // Curator corrections, last.
+/// Curator corrections of a field, applied last; a report per correction.
+fn apply_corrections(
+    ctx: &ReconcileContext<'_>,
+    index: &HashMap<&str, u32>,
+    record_facility: &[String],
+    facilities: &mut [Facility],
+) -> Vec<OverrideReport> {
+    let mut reports = Vec::new();
     for (i, c) in ctx.overrides.correct.iter().enumerate() {
         let target = index
             .get(c.record.as_str())
@@ -346,16 +397,25 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
             },
         });
     }
+    reports
+}
 
-    campus::assign_campuses(&mut facilities);
-
-    // Links and pair rows.
+/// One link row per record: its facility, the rule that put it there, its best accepted
+/// pair score and its distance to the facility's point.
+fn link_rows(
+    records: &[LocatedRecord],
+    record_facility: &[String],
+    facilities: &[Facility],
+    pairs: &[Pair],
+    forced: &[(u32, u32)],
+    attached: &[(u32, u32, link::Attachment)],
+) -> Vec<LinkRow> {
     let fpoint: HashMap<&str, Option<LonLat>> = facilities
         .iter()
         .map(|f| (f.facility_id.as_str(), f.point))
         .collect();
     let mut best_score: HashMap<u32, f64> = HashMap::new();
-    for p in &pairs {
+    for p in pairs {
         if matches!(p.outcome, Outcome::Accepted | Outcome::Redundant) {
             for x in [p.a, p.b] {
                 let e = best_score.entry(x).or_insert(f64::NEG_INFINITY);
@@ -363,15 +423,15 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
             }
         }
     }
-    let forced_set: HashSet<u32> = forced.iter().flat_map(|(a, b)| [*a, *b]).collect();
     // Curator merges: the records named in the override.
+    let forced_set: HashSet<u32> = forced.iter().flat_map(|(a, b)| [*a, *b]).collect();
     let attached_set: HashMap<u32, link::Attachment> =
         attached.iter().map(|(i, _, how)| (*i, *how)).collect();
     let mut sizes: HashMap<&str, usize> = HashMap::new();
-    for fid in &record_facility {
+    for fid in record_facility {
         *sizes.entry(fid.as_str()).or_default() += 1;
     }
-    let links = records
+    records
         .iter()
         .enumerate()
         .map(|(i, lr)| {
@@ -402,8 +462,13 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
                 distance_m,
             }
         })
-        .collect();
-    let pairs = pairs
+        .collect()
+}
+
+/// The scored pairs kept for `pair_scores`: every pair but rejected ones over 1 km with no
+/// positive part.
+fn pair_rows(pairs: &[Pair], lrecs: &[LinkRecord]) -> Vec<PairRow> {
+    pairs
         .iter()
         .filter(|p| {
             p.outcome != Outcome::Rejected
@@ -427,16 +492,7 @@ pub fn reconcile(records: &[LocatedRecord], ctx: &ReconcileContext<'_>) -> Recon
             }),
             outcome: p.outcome.as_str(),
         })
-        .collect();
-
-    facilities.sort_by(|a, b| a.facility_id.cmp(&b.facility_id));
-    Reconciliation {
-        facilities,
-        record_facility,
-        links,
-        pairs,
-        overrides: reports,
-    }
+        .collect()
 }
 
 /// Ids for each group: carried over from the previous build when most members had one,
