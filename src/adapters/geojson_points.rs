@@ -56,7 +56,7 @@ impl Adapter for GeoJsonPoints {
             let (mut feature, flaws) = match lenient::object_entry(input, &doc, raw, &locator) {
                 Ok(entry) => entry,
                 Err(issue) => {
-                    out.issues.push(issue);
+                    out.issues.push(*issue);
                     continue;
                 }
             };

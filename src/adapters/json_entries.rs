@@ -2,8 +2,6 @@
 //! the document root), each object mapped onto a record by the catalog. Each entry is decoded
 //! from its own slice of the file: a broken one is a data issue, not a failed file.
 
-use serde_json::Value;
-
 use super::lenient::{self, Doc};
 use super::mapped::{self, Entry, Mapped};
 use super::{Adapter, FileInput};
@@ -36,7 +34,7 @@ impl Adapter for JsonEntries {
             let (mut props, flaws) = match lenient::object_entry(input, &doc, raw, &locator) {
                 Ok(entry) => entry,
                 Err(issue) => {
-                    out.issues.push(issue);
+                    out.issues.push(*issue);
                     continue;
                 }
             };

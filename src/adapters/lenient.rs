@@ -355,7 +355,7 @@ pub fn typed_entry<T: DeserializeOwned>(
     locator: &str,
     what: &str,
 ) -> Result<(T, Vec<DataIssue>), Vec<DataIssue>> {
-    let (mut obj, flaws) = object_entry(input, doc, raw, locator).map_err(|e| vec![e])?;
+    let (mut obj, flaws) = object_entry(input, doc, raw, locator).map_err(|e| vec![*e])?;
     let screened = screen(&mut obj);
     let mut issues = flaw_issues(input, &flaws, &screened, locator, None);
     match typed::<T>(obj) {
@@ -458,6 +458,9 @@ pub fn flaw_issues(
     out
 }
 
+/// A JSON object and the flaws of its span.
+pub type ObjectEntry = (Map<String, Value>, Vec<Flaw>);
+
 /// One element read as a JSON object, with the flaws of its span; an element that cannot
 /// be read, or is not an object, is the data issue that drops it.
 pub fn object_entry(
@@ -465,13 +468,13 @@ pub fn object_entry(
     doc: &Doc<'_>,
     raw: &RawValue,
     locator: &str,
-) -> Result<(Map<String, Value>, Vec<Flaw>), DataIssue> {
+) -> Result<ObjectEntry, Box<DataIssue>> {
     let (value, flaws) = doc
         .value(raw)
-        .map_err(|message| unreadable(input, locator, &message))?;
+        .map_err(|message| Box::new(unreadable(input, locator, &message)))?;
     match value {
         Value::Object(obj) => Ok((obj, flaws)),
-        other => Err(not_an_object(input, locator, &other)),
+        other => Err(Box::new(not_an_object(input, locator, &other))),
     }
 }
 

@@ -64,7 +64,7 @@ impl Adapter for PeeringDbFacilities {
             let (mut obj, flaws) = match lenient::object_entry(input, &doc, raw, &locator) {
                 Ok(entry) => entry,
                 Err(issue) => {
-                    out.issues.push(issue);
+                    out.issues.push(*issue);
                     continue;
                 }
             };

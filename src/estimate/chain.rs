@@ -64,6 +64,15 @@ impl Cache {
     }
 }
 
+/// What picks a facility's parameters, ratio and prior: its parameter typology, prior pool
+/// and stage.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SiteKind<'s> {
+    pub typology: &'s str,
+    pub pool: &'s str,
+    pub stage: Option<&'static str>,
+}
+
 /// The parameter ids (and fitted values) of one facility's chain.
 pub(super) struct ChainIds<'a> {
     pub pue: String,
@@ -81,16 +90,14 @@ pub(super) struct ChainIds<'a> {
 impl<'a> ChainIds<'a> {
     pub fn new(
         p: &Parameters,
-        typology: &str,
-        pool: &str,
-        stage: Option<&'static str>,
+        site: SiteKind<'_>,
         via: Method,
         ratio_fit: &Ratios,
         prior_fit: &'a BTreeMap<&'static str, Prior>,
         cache: &mut Cache,
     ) -> ChainIds<'a> {
         let mut pick = |prefix: &str, fallback: &str| -> String {
-            match p.for_typology(prefix, typology, fallback) {
+            match p.for_typology(prefix, site.typology, fallback) {
                 Some((id, range)) => {
                     cache.ensure(&id, range);
                     id
@@ -102,16 +109,16 @@ impl<'a> ChainIds<'a> {
         let load = pick("utilisation", "utilisation_fleet");
         let ratio = via
             .is_surface()
-            .then(|| ratio_fit.get(via, typology, stage, p))
+            .then(|| ratio_fit.get(via, site.typology, site.stage, p))
             .flatten();
-        let fitted = prior_fit
-            .get(pool)
-            .or_else(|| super::priors::parent_pool(pool).and_then(|parent| prior_fit.get(parent)));
+        let fitted = prior_fit.get(site.pool).or_else(|| {
+            super::priors::parent_pool(site.pool).and_then(|parent| prior_fit.get(parent))
+        });
         let (prior_id, prior_range, prior_mean) = match fitted {
             Some(pr) => (pr.id.clone(), pr.range(), pr.mean_value()),
             None => {
                 let (id, r) = p
-                    .for_typology("it_mw_prior", typology, "it_mw_prior_unknown")
+                    .for_typology("it_mw_prior", site.typology, "it_mw_prior_unknown")
                     .unwrap_or(("it_mw_prior_unknown".into(), Range::exact(f64::NAN)));
                 (id, r, r.central)
             }
@@ -133,9 +140,11 @@ impl<'a> ChainIds<'a> {
         static NO_PRIORS: BTreeMap<&'static str, Prior> = BTreeMap::new();
         ChainIds::new(
             p,
-            "unknown",
-            "unknown",
-            None,
+            SiteKind {
+                typology: "unknown",
+                pool: "unknown",
+                stage: None,
+            },
             Method::DisclosedItPower,
             &Ratios::default(),
             &NO_PRIORS,
@@ -399,9 +408,7 @@ pub(super) fn utilisation_check(
         };
         let ids = ChainIds::new(
             p,
-            x.param_typology,
-            x.pool,
-            x.stage,
+            x.site_kind(),
             power.via,
             &Ratios::default(),
             &no_priors,

@@ -294,6 +294,16 @@ struct Pre<'m> {
     use_measured: bool,
 }
 
+impl Pre<'_> {
+    fn site_kind(&self) -> chain::SiteKind<'static> {
+        chain::SiteKind {
+            typology: self.param_typology,
+            pool: self.pool,
+            stage: self.stage,
+        }
+    }
+}
+
 /// Runs the stage over the reconciled facilities and the facts attached to them.
 pub fn estimate(
     records: &[LocatedRecord],
@@ -324,16 +334,7 @@ pub fn estimate_inputs(inputs: &Inputs<'_>, p: &Parameters, opts: &EstimateOptio
     calibration.push(chain::utilisation_check(inputs, &pre, p, &mut cache));
     let own: Vec<Option<Evidence>> = pre.iter().map(|x| x.own.clone()).collect();
     let mut it_of = |ev: &Evidence, i: usize, cache: &mut Cache| {
-        let ids = ChainIds::new(
-            p,
-            pre[i].param_typology,
-            pre[i].pool,
-            pre[i].stage,
-            ev.via,
-            &ratio_fit,
-            &prior_fit,
-            cache,
-        );
+        let ids = ChainIds::new(p, pre[i].site_kind(), ev.via, &ratio_fit, &prior_fit, cache);
         chain::central_it(ev, &ids, cache)
     };
     let (evidence, campus_rows) = campus::plan(inputs, &own, &mut it_of, &mut cache);
@@ -344,16 +345,7 @@ pub fn estimate_inputs(inputs: &Inputs<'_>, p: &Parameters, opts: &EstimateOptio
         .zip(&pre)
         .zip(evidence)
         .map(|((f, x), ev)| {
-            let ids = ChainIds::new(
-                p,
-                x.param_typology,
-                x.pool,
-                x.stage,
-                ev.via,
-                &ratio_fit,
-                &prior_fit,
-                &mut cache,
-            );
+            let ids = ChainIds::new(p, x.site_kind(), ev.via, &ratio_fit, &prior_fit, &mut cache);
             chain::run_facility(f, x, ev, &ids, &cache)
         })
         .collect();
@@ -518,9 +510,7 @@ fn measured_pairs(
         );
         let ids = ChainIds::new(
             p,
-            x.param_typology,
-            x.pool,
-            x.stage,
+            x.site_kind(),
             Method::MeasuredEnergy,
             &ratios::Ratios::default(),
             &no_priors,
@@ -576,16 +566,7 @@ fn fit_priors(
             m if m.is_power() => priors::Basis::DisclosedPower,
             _ => priors::Basis::DisclosedSurface,
         };
-        let ids = ChainIds::new(
-            p,
-            x.param_typology,
-            x.pool,
-            x.stage,
-            ev.via,
-            ratio_fit,
-            &no_priors,
-            cache,
-        );
+        let ids = ChainIds::new(p, x.site_kind(), ev.via, ratio_fit, &no_priors, cache);
         samples.push(priors::Sample {
             pool: x.pool,
             it_mw: chain::central_it(ev, &ids, cache),
