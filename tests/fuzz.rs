@@ -241,6 +241,7 @@ fn targets() -> Vec<Target> {
     let file_index =
         |spec: &SourceSpec, name: &str| spec.files.iter().position(|f| f.name == name).unwrap();
     let admin = spec_of("admin-boundaries");
+    let communes = spec_of("admin-communes");
     let cloudsmog = spec_of("cloudsmog-enriched");
     let northcolo = {
         let text = std::fs::read_to_string(fx("operator-pages/catalog/northcolo.toml")).unwrap();
@@ -318,9 +319,9 @@ fn targets() -> Vec<Target> {
             ],
         ),
         adapter_target(
-            admin.clone(),
-            file_index(&admin, "communes-75-paris.geojson"),
-            vec![m("admin-boundaries/communes-75-paris.geojson")],
+            communes.clone(),
+            file_index(&communes, "communes-75-paris.geojson"),
+            vec![m("admin-communes/communes-75-paris.geojson")],
         ),
         adapter_target(
             admin.clone(),
