@@ -192,10 +192,11 @@ fn left_out_disclosed_it_powers_fall_in_the_intervals() {
         .filter_map(|m| c.methods.get(m))
         .sum();
     assert!(surface_rungs * 2 >= c.n, "{:?}", c.methods);
-    // Targets of issue 10: >= 70 % inside, >= 70 % within a factor 2 (see README).
-    assert!(c.coverage >= 0.5, "coverage {}", c.coverage);
+    // Targets of issue 10: >= 70 % inside, >= 70 % within a factor 2 (met on the mirror: 7
+    // and 8 of 10, since a site's surfaces are combined; ten sites, so one site is 10 %).
+    assert!(c.coverage >= 0.7, "coverage {}", c.coverage);
     assert!(
-        c.share_within_factor_2 >= 0.4,
+        c.share_within_factor_2 >= 0.7,
         "within x2 {}",
         c.share_within_factor_2
     );

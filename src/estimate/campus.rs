@@ -80,6 +80,7 @@ pub(super) fn plan(
                     via: ev.via,
                     share,
                     date: f.date,
+                    also: ev.also.clone(),
                 });
             }
         }

@@ -85,13 +85,15 @@ pub(super) struct ChainIds<'a> {
     pub prior_fit: Option<&'a Prior>,
     /// The prior's draws are annual energies (GWh), not IT MW.
     pub prior_energy: bool,
+    /// The other surfaces of the evidence: (IT MW per unit of ratio, their ratio).
+    pub also: Vec<(f64, Ratio)>,
 }
 
 impl<'a> ChainIds<'a> {
     pub fn new(
         p: &Parameters,
         site: SiteKind<'_>,
-        via: Method,
+        ev: &Evidence,
         ratio_fit: &Ratios,
         prior_fit: &'a BTreeMap<&'static str, Prior>,
         cache: &mut Cache,
@@ -107,10 +109,24 @@ impl<'a> ChainIds<'a> {
         };
         let pue = pick("pue", "pue_global_average");
         let load = pick("utilisation", "utilisation_fleet");
+        let via = ev.via;
         let ratio = via
             .is_surface()
             .then(|| ratio_fit.get(via, site.typology, site.stage, p))
             .flatten();
+        let also = if ratio.is_some() {
+            ev.also
+                .iter()
+                .filter_map(|&(kind, m2)| {
+                    let (v, scale) = ratios::unit_value(kind, m2);
+                    ratio_fit
+                        .get(kind, site.typology, site.stage, p)
+                        .map(|r| (v * scale, r))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let fitted = prior_fit.get(site.pool).or_else(|| {
             super::priors::parent_pool(site.pool).and_then(|parent| prior_fit.get(parent))
         });
@@ -132,6 +148,7 @@ impl<'a> ChainIds<'a> {
             prior_mean,
             prior_fit: fitted,
             prior_energy: fitted.is_some_and(Prior::is_energy),
+            also,
         }
     }
 
@@ -145,7 +162,7 @@ impl<'a> ChainIds<'a> {
                 pool: "unknown",
                 stage: None,
             },
-            Method::DisclosedItPower,
+            &Evidence::own(Method::DisclosedItPower, 0.0, None, None),
             &Ratios::default(),
             &NO_PRIORS,
             cache,
@@ -182,8 +199,48 @@ fn convert(
 /// IT MW at central values (a ratio's geometric mean, a prior's mean), times the share.
 pub(super) fn central_it(ev: &Evidence, ids: &ChainIds<'_>, cache: &Cache) -> f64 {
     let g = |id: &str| cache.v(id, None);
-    let ratio = ids.ratio.as_ref().map_or(f64::NAN, |r| r.range.central);
+    let ratio = ids.ratio.as_ref().map_or(f64::NAN, |r| {
+        let also: Vec<f64> = ids.also.iter().map(|(_, a)| a.range.central).collect();
+        combined_ratio(ev, r, ids, &also, r.range.central)
+    });
     convert(ev.via, ev.value, ids, &g, ratio, ids.prior_mean) * ev.share
+}
+
+/// Weight of a ratio in a combination: 1 / σ² of its log (σ from its 80 % interval).
+fn weight(r: &Ratio) -> f64 {
+    let sigma = (r.range.high / r.range.low).ln() / (2.0 * super::mc::Z90);
+    if sigma > 1e-9 {
+        1.0 / (sigma * sigma)
+    } else {
+        1e18
+    }
+}
+
+/// The ratio that gives, on the evidence's own surface, the combined IT of all its surfaces:
+/// the weighted mean of their log IT (weights 1 / σ² of each ratio's log). The ratios of
+/// one site are drawn with the same normal deviates (their errors may share a cause: a
+/// dense site is dense on every surface), so combining narrows no interval below the
+/// narrowest one.
+pub(super) fn combined_ratio(
+    ev: &Evidence,
+    primary: &Ratio,
+    ids: &ChainIds<'_>,
+    also: &[f64],
+    ratio: f64,
+) -> f64 {
+    if ids.also.is_empty() {
+        return ratio;
+    }
+    let (v, scale) = ratios::unit_value(ev.via, ev.value);
+    let unit = v * scale;
+    let mut sum_w = weight(primary);
+    let mut sum = sum_w * (unit * ratio).ln();
+    for ((u, r), x) in ids.also.iter().zip(also) {
+        let w = weight(r);
+        sum_w += w;
+        sum += w * (u * x).ln();
+    }
+    (sum / sum_w).exp() / unit
 }
 
 /// The site's own draws of its ratio and prior (a campus share draws its campus's ratio once
@@ -195,11 +252,27 @@ fn local_draws(ev: &Evidence, ids: &ChainIds<'_>, facility_id: &str) -> (Samples
         }
         _ => facility_id,
     };
-    let ratio = ids
-        .ratio
-        .as_ref()
-        .map(|r| draws_for(&format!("{}@{seed}", r.id), &r.range))
-        .unwrap_or_default();
+    let ratio = match ids.ratio.as_ref() {
+        Some(r) if !ids.also.is_empty() => {
+            // One set of deviates for every surface ratio of the site.
+            let id = format!("surface_ratios@{seed}");
+            let own = draws_for(&id, &r.range);
+            let also: Vec<Samples> = ids
+                .also
+                .iter()
+                .map(|(_, a)| draws_for(&id, &a.range))
+                .collect();
+            own.iter()
+                .enumerate()
+                .map(|(k, &x)| {
+                    let at_k: Vec<f64> = also.iter().map(|d| d[k]).collect();
+                    combined_ratio(ev, r, ids, &at_k, x)
+                })
+                .collect()
+        }
+        Some(r) => draws_for(&format!("{}@{seed}", r.id), &r.range),
+        None => Vec::new(),
+    };
     let prior = if ev.via == Method::TypologyPrior {
         match ids.prior_fit {
             Some(pr) => pr.draws(facility_id),
@@ -311,6 +384,7 @@ fn parameters_of(ev: &Evidence, ids: &ChainIds<'_>, grid: &str) -> Vec<String> {
         _ => {}
     }
     out.extend(ids.ratio.as_ref().map(|r| r.id.clone()));
+    out.extend(ids.also.iter().map(|(_, r)| r.id.clone()));
     out.extend(GLOBAL_IDS[3..].iter().map(|s| (*s).to_string()));
     out.push(grid.to_string());
     out
@@ -338,8 +412,23 @@ fn chain_text(
         .ratio
         .as_ref()
         .map(|r| {
+            let also: String = ids
+                .also
+                .iter()
+                .map(|(u, a)| {
+                    format!(
+                        ", combined with {:.1} MW by {} {:.3} [{:.3}–{:.3}] (n={})",
+                        u * a.range.central,
+                        a.id,
+                        a.range.central,
+                        a.range.low,
+                        a.range.high,
+                        a.n
+                    )
+                })
+                .collect();
             format!(
-                " × {} {:.3} [{:.3}–{:.3}] (n={})",
+                " × {} {:.3} [{:.3}–{:.3}] (n={}){also}",
                 r.id, r.range.central, r.range.low, r.range.high, r.n
             )
         })
@@ -409,7 +498,7 @@ pub(super) fn utilisation_check(
         let ids = ChainIds::new(
             p,
             x.site_kind(),
-            power.via,
+            &power,
             &Ratios::default(),
             &no_priors,
             cache,
@@ -441,5 +530,50 @@ pub(super) fn utilisation_check(
             v.len()
         ),
         residuals,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ratio(id: &str, low: f64, central: f64, high: f64) -> Ratio {
+        Ratio {
+            id: id.into(),
+            range: Range { low, central, high },
+            n: 5,
+        }
+    }
+
+    fn ids(also: Vec<(f64, Ratio)>) -> ChainIds<'static> {
+        ChainIds {
+            pue: "pue".into(),
+            load: "load".into(),
+            ratio: None,
+            prior_id: String::new(),
+            prior_range: Range::exact(f64::NAN),
+            prior_mean: f64::NAN,
+            prior_fit: None,
+            prior_energy: false,
+            also,
+        }
+    }
+
+    #[test]
+    fn surfaces_combine_by_the_precision_of_their_ratios() {
+        // 10,000 m² of floor at 2 kW/m² (20 MW) and 10 ha of site at 6 MW/ha (60 MW), the
+        // site ratio twice as spread in logs as the floor one: weights 4 : 1.
+        let floor = ratio("floor", 1.0, 2.0, 4.0);
+        let site = ratio("site", 1.5, 6.0, 24.0);
+        let mut ev = Evidence::own(Method::FloorArea, 10_000.0, None, None);
+        ev.also = vec![(Method::SiteArea, 100_000.0)];
+        let with_site = ids(vec![(10.0, site)]);
+        let r = combined_ratio(&ev, &floor, &with_site, &[6.0], 2.0);
+        let it = r * 10.0;
+        let expected = ((4.0 * 20f64.ln() + 60f64.ln()) / 5.0).exp();
+        assert!((it - expected).abs() < 1e-9, "{it} vs {expected}");
+        assert!(it > 20.0 && it < 60.0);
+        // Nothing else to combine: the ratio as it is.
+        assert_eq!(combined_ratio(&ev, &floor, &ids(Vec::new()), &[], 2.5), 2.5);
     }
 }

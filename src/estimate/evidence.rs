@@ -1,7 +1,8 @@
 //! Evidence of one facility: its members' records → the observation its IT power rests on,
 //! first that applies: a disclosed power (the latest dated fact first, then IT over facility
 //! over grid MVA over a power of unstated kind), a measured annual energy (Enedis), a white
-//! space, a floor area, a site area; else nothing (a campus share or a prior decides later).
+//! space, a floor area, a site area (with the other surfaces the records have, combined with
+//! it); else nothing (a campus share or a prior decides later).
 
 use std::collections::HashMap;
 
@@ -98,11 +99,15 @@ pub const SURFACE_RUNGS: [(Method, &[SurfaceKind]); 3] = [
     (Method::SiteArea, &[SurfaceKind::SiteArea]),
 ];
 
-/// The first surface rung the members have.
+/// The first surface rung the members have, with the other rungs they have (`also`).
 pub fn surface_evidence(members: &[&LocatedRecord]) -> Option<Evidence> {
-    SURFACE_RUNGS.iter().find_map(|(method, kinds)| {
-        surface(members, kinds).map(|(m2, key, date)| Evidence::own(*method, m2, Some(key), date))
-    })
+    let mut found = SURFACE_RUNGS.iter().filter_map(|(method, kinds)| {
+        surface(members, kinds).map(|(m2, key, date)| (*method, m2, key, date))
+    });
+    let (method, m2, key, date) = found.next()?;
+    let mut ev = Evidence::own(method, m2, Some(key), date);
+    ev.also = found.map(|(method, m2, _, _)| (method, m2)).collect();
+    Some(ev)
 }
 
 /// The facility's own evidence (powers only when `use_power`, measured energy only when

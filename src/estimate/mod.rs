@@ -125,6 +125,9 @@ pub struct Evidence {
     pub share: f64,
     /// `(year, month)` of the fact it rests on.
     pub date: Option<(i32, u32)>,
+    /// The other surfaces of the same records (rung, m²) when `via` is a surface: combined
+    /// with it (`chain::combined_ratio`).
+    pub also: Vec<(Method, f64)>,
 }
 
 impl Evidence {
@@ -141,6 +144,7 @@ impl Evidence {
             via: method,
             share: 1.0,
             date,
+            also: Vec::new(),
         }
     }
 
@@ -334,7 +338,7 @@ pub fn estimate_inputs(inputs: &Inputs<'_>, p: &Parameters, opts: &EstimateOptio
     calibration.push(chain::utilisation_check(inputs, &pre, p, &mut cache));
     let own: Vec<Option<Evidence>> = pre.iter().map(|x| x.own.clone()).collect();
     let mut it_of = |ev: &Evidence, i: usize, cache: &mut Cache| {
-        let ids = ChainIds::new(p, pre[i].site_kind(), ev.via, &ratio_fit, &prior_fit, cache);
+        let ids = ChainIds::new(p, pre[i].site_kind(), ev, &ratio_fit, &prior_fit, cache);
         chain::central_it(ev, &ids, cache)
     };
     let (evidence, campus_rows) = campus::plan(inputs, &own, &mut it_of, &mut cache);
@@ -345,7 +349,7 @@ pub fn estimate_inputs(inputs: &Inputs<'_>, p: &Parameters, opts: &EstimateOptio
         .zip(&pre)
         .zip(evidence)
         .map(|((f, x), ev)| {
-            let ids = ChainIds::new(p, x.site_kind(), ev.via, &ratio_fit, &prior_fit, &mut cache);
+            let ids = ChainIds::new(p, x.site_kind(), &ev, &ratio_fit, &prior_fit, &mut cache);
             chain::run_facility(f, x, ev, &ids, &cache)
         })
         .collect();
@@ -511,7 +515,7 @@ fn measured_pairs(
         let ids = ChainIds::new(
             p,
             x.site_kind(),
-            Method::MeasuredEnergy,
+            &ev,
             &ratios::Ratios::default(),
             &no_priors,
             cache,
@@ -566,7 +570,7 @@ fn fit_priors(
             m if m.is_power() => priors::Basis::DisclosedPower,
             _ => priors::Basis::DisclosedSurface,
         };
-        let ids = ChainIds::new(p, x.site_kind(), ev.via, ratio_fit, &no_priors, cache);
+        let ids = ChainIds::new(p, x.site_kind(), ev, ratio_fit, &no_priors, cache);
         samples.push(priors::Sample {
             pool: x.pool,
             it_mw: chain::central_it(ev, &ids, cache),
