@@ -16,10 +16,28 @@ fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     }
 }
 
+/// An inventory opened read-only; a missing file says to build first.
+fn open_inventory(gpkg: &Path) -> Result<Connection, StoreError> {
+    if !gpkg.is_file() {
+        return Err(StoreError::Gpkg {
+            path: gpkg.to_path_buf(),
+            message: "no such inventory; run `dcinv build` first".into(),
+        });
+    }
+    Connection::open_with_flags(gpkg, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql_err(gpkg))
+}
+
+/// The rows of a query of two text columns.
+fn text_pairs(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.collect()
+}
+
 /// The explanation text, or None when the facility is not in the inventory.
 pub fn explain(gpkg: &Path, facility_id: &str) -> Result<Option<String>, StoreError> {
     let err = sql_err(gpkg);
-    let conn = Connection::open_with_flags(gpkg, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&err)?;
+    let conn = open_inventory(gpkg)?;
     let head = conn.query_row(
         "SELECT name, operator, status, typology, campus_id, confidence, commune_name, \
          departement_code, region_name, point_precision, anchor_record \
@@ -157,31 +175,26 @@ pub fn explain(gpkg: &Path, facility_id: &str) -> Result<Option<String>, StoreEr
 
 /// record key → facility id of an inventory.
 pub fn read_links(gpkg: &Path) -> Result<std::collections::HashMap<String, String>, StoreError> {
-    let err = sql_err(gpkg);
-    if !gpkg.is_file() {
-        return Err(StoreError::Gpkg {
-            path: gpkg.to_path_buf(),
-            message: "no such inventory; run `dcinv build` first".into(),
-        });
-    }
-    let conn = Connection::open_with_flags(gpkg, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&err)?;
-    let mut stmt = conn
-        .prepare("SELECT record_key, facility_id FROM links")
-        .map_err(&err)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .map_err(&err)?;
-    Ok(rows.filter_map(Result::ok).collect())
+    let conn = open_inventory(gpkg)?;
+    Ok(text_pairs(&conn, LINKS_SQL)
+        .map_err(sql_err(gpkg))?
+        .into_iter()
+        .collect())
 }
+
+const LINKS_SQL: &str = "SELECT record_key, facility_id FROM links";
 
 /// What each record is a member of, as the link evaluation scores it: its facility, except a
 /// fact attached to a campus of several facilities (`attached_fact`, stored beside the
 /// campus's best-matching facility), which describes the campus (`campus:<campus_id>`), not
 /// the building it is stored with. A campus of one facility is that facility.
 pub fn read_members(gpkg: &Path) -> Result<std::collections::HashMap<String, String>, StoreError> {
-    let mut members = read_links(gpkg)?;
     let err = sql_err(gpkg);
-    let conn = Connection::open_with_flags(gpkg, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&err)?;
+    let conn = open_inventory(gpkg)?;
+    let mut members: std::collections::HashMap<String, String> = text_pairs(&conn, LINKS_SQL)
+        .map_err(&err)?
+        .into_iter()
+        .collect();
     let has_attachments: bool = conn
         .query_row(
             "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'fact_attachments'",
@@ -189,21 +202,17 @@ pub fn read_members(gpkg: &Path) -> Result<std::collections::HashMap<String, Str
             |r| r.get(0),
         )
         .map_err(&err)?;
-    if !has_attachments {
-        return Ok(members);
-    }
-    let mut stmt = conn
-        .prepare(
+    if has_attachments {
+        let campus_facts = text_pairs(
+            &conn,
             "SELECT l.record_key, a.campus_id FROM links l JOIN fact_attachments a \
              USING (record_key) WHERE l.rule = 'attached_fact' AND a.campus_id IS NOT NULL \
              AND instr(a.facility_ids, ';') > 0",
         )
         .map_err(&err)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .map_err(&err)?;
-    for (key, campus) in rows.filter_map(Result::ok) {
-        members.insert(key, format!("campus:{campus}"));
+        for (key, campus) in campus_facts {
+            members.insert(key, format!("campus:{campus}"));
+        }
     }
     Ok(members)
 }
@@ -290,7 +299,7 @@ fn outcome_meaning(outcome: &str) -> &'static str {
 /// in the inventory.
 pub fn why_not(gpkg: &Path, a: &str, b: &str) -> Result<Option<String>, StoreError> {
     let err = sql_err(gpkg);
-    let conn = Connection::open_with_flags(gpkg, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&err)?;
+    let conn = open_inventory(gpkg)?;
     let (Some(ra), Some(rb)) = (
         shown(&conn, a).map_err(&err)?,
         shown(&conn, b).map_err(&err)?,
