@@ -199,17 +199,21 @@ fn national_figure(source_id: &str, f: NationalFigure) -> PublishedCount {
     }
 }
 
+/// The text before the first of the compiler's separators, trimmed.
+fn before_any<'t>(text: &'t str, cuts: &[&str]) -> &'t str {
+    let end = cuts
+        .iter()
+        .filter_map(|c| text.find(c))
+        .min()
+        .unwrap_or(text.len());
+    text[..end].trim()
+}
+
 /// The commune of a fact as a locatable name: the compiler's remarks after it (`La Courneuve
 /// (limit Aubervilliers)`, `Les Ulis / Villejust`, `Cambrai area (...)`) are cut, and a Paris
 /// arrondissement (`Paris 11e`) is Paris, a single commune in the boundaries.
 pub fn commune_of(text: &str) -> Option<String> {
-    let mut name = text;
-    for cut in [" (", " / ", " - ", " area", ","] {
-        if let Some(i) = name.find(cut) {
-            name = &name[..i];
-        }
-    }
-    let name = name.trim();
+    let name = before_any(text, &[" (", " / ", " - ", " area", ","]);
     let words: Vec<&str> = name.split_whitespace().collect();
     let arrondissement = |w: &str| {
         let w = w.trim_end_matches("er").trim_end_matches('e');
@@ -226,13 +230,7 @@ pub fn commune_of(text: &str) -> Option<String> {
 /// `Scaleway / OpCore (Iliad)` → `Scaleway`, `Data4 (Brookfield) + BT Immo` → `Data4`,
 /// `OpCore (Iliad/InfraVia) with EDF` → `OpCore`.
 pub fn operator_of(text: &str) -> Option<String> {
-    let mut name = text;
-    for cut in [" (", " / ", " + ", " with ", " - "] {
-        if let Some(i) = name.find(cut) {
-            name = &name[..i];
-        }
-    }
-    let name = name.trim();
+    let name = before_any(text, &[" (", " / ", " + ", " with ", " - "]);
     (!name.is_empty()).then(|| name.to_string())
 }
 

@@ -83,8 +83,6 @@ pub(super) struct ChainIds<'a> {
     /// The mean of the prior's draws: IT MW, or GWh per year for an energy prior.
     pub prior_mean: f64,
     pub prior_fit: Option<&'a Prior>,
-    /// The prior's draws are annual energies (GWh), not IT MW.
-    pub prior_energy: bool,
     /// The other surfaces of the evidence: (IT MW per unit of ratio, their ratio).
     pub also: Vec<(f64, Ratio)>,
 }
@@ -147,9 +145,13 @@ impl<'a> ChainIds<'a> {
             prior_range,
             prior_mean,
             prior_fit: fitted,
-            prior_energy: fitted.is_some_and(Prior::is_energy),
             also,
         }
+    }
+
+    /// The prior's draws are annual energies (GWh), not IT MW.
+    pub fn prior_energy(&self) -> bool {
+        self.prior_fit.is_some_and(Prior::is_energy)
     }
 
     /// Ids for power conversions only (no ratio, no prior).
@@ -191,7 +193,7 @@ fn convert(
             v * scale * ratio
         }
         // An energy prior's draw is GWh per year: IT through the site's utilisation and PUE.
-        Method::TypologyPrior if ids.prior_energy => prior / 8.76 / (g(&ids.pue) * g(&ids.load)),
+        Method::TypologyPrior if ids.prior_energy() => prior / 8.76 / (g(&ids.pue) * g(&ids.load)),
         Method::TypologyPrior | Method::CampusShare | Method::TypicalBuilding => prior,
     }
 }
@@ -433,7 +435,7 @@ fn chain_text(
             )
         })
         .unwrap_or_default();
-    let prior = if ev.via == Method::TypologyPrior && ids.prior_energy {
+    let prior = if ev.via == Method::TypologyPrior && ids.prior_energy() {
         format!(
             " {} (measured energies: mean {:.2} GWh/yr, IT through utilisation and PUE)",
             ids.prior_id, ids.prior_mean
@@ -554,7 +556,6 @@ mod tests {
             prior_range: Range::exact(f64::NAN),
             prior_mean: f64::NAN,
             prior_fit: None,
-            prior_energy: false,
             also,
         }
     }

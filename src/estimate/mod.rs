@@ -501,8 +501,9 @@ fn measured_pairs(
         let Some((_, gwh, key)) = x.measured.as_ref().filter(|_| x.use_measured) else {
             continue;
         };
+        // A disclosed power comes first in the ladder: `own` is one when the records have it.
         if opts.holdout_facility.as_deref() == Some(f.facility_id.as_str())
-            || evidence::power_evidence(&x.members, inputs.tiers).is_some()
+            || x.own.as_ref().is_some_and(|e| e.method.is_power())
         {
             continue;
         }
