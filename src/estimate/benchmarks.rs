@@ -236,11 +236,11 @@ pub fn summary_lines(
         out.push(format!(
             "check {}: {} held-out sites, {:.0} % inside their 80 % interval, median width {:.2} decades, {:.0} % of centrals within ×2, sum of centrals {:.2} × the sum observed",
             c.name,
-            c.n,
-            c.coverage * 100.0,
-            c.median_width_decades,
-            c.share_within_factor_2 * 100.0,
-            c.sum_ratio
+            c.all.n,
+            c.all.coverage * 100.0,
+            c.all.median_width_decades,
+            c.all.share_within_factor_2 * 100.0,
+            c.all.sum_ratio
         ));
     }
     out

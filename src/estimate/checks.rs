@@ -31,22 +31,9 @@ pub struct CheckRow {
     pub pool: &'static str,
 }
 
-/// A check's figures over the held-out sites of one prior pool.
+/// A check's figures over a set of held-out sites (all of them, or one prior pool's).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PoolFigures {
-    pub n: usize,
-    pub coverage: f64,
-    pub median_width_decades: f64,
-    pub share_within_factor_2: f64,
-    pub sum_ratio: f64,
-}
-
-/// A check's figures.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CheckSummary {
-    pub name: &'static str,
-    /// `energy_gwh` or `it_mw`.
-    pub quantity: &'static str,
     pub n: usize,
     pub inside: usize,
     pub coverage: f64,
@@ -57,6 +44,17 @@ pub struct CheckSummary {
     pub sum_observed: f64,
     /// sum_central / sum_observed.
     pub sum_ratio: f64,
+}
+
+/// A check's figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CheckSummary {
+    pub name: &'static str,
+    /// `energy_gwh` or `it_mw`.
+    pub quantity: &'static str,
+    /// The figures over every held-out site.
+    #[serde(flatten)]
+    pub all: PoolFigures,
     /// Held-out sites by the rung their estimate rested on.
     pub methods: BTreeMap<&'static str, usize>,
     /// The same figures per prior pool. Enedis publishes distribution-grid delivery points
@@ -69,28 +67,6 @@ pub struct CheckSummary {
 fn figures(rows: &[&CheckRow]) -> PoolFigures {
     let n = rows.len();
     let share = |k: usize| if n > 0 { k as f64 / n as f64 } else { f64::NAN };
-    let mut widths: Vec<f64> = rows.iter().map(|r| (r.high / r.low).log10()).collect();
-    widths.sort_by(f64::total_cmp);
-    PoolFigures {
-        n,
-        coverage: share(
-            rows.iter()
-                .filter(|r| r.observed >= r.low && r.observed <= r.high)
-                .count(),
-        ),
-        median_width_decades: widths.get(n / 2).copied().unwrap_or(f64::NAN),
-        share_within_factor_2: share(
-            rows.iter()
-                .filter(|r| r.central >= r.observed / 2.0 && r.central <= r.observed * 2.0)
-                .count(),
-        ),
-        sum_ratio: rows.iter().map(|r| r.central).sum::<f64>()
-            / rows.iter().map(|r| r.observed).sum::<f64>(),
-    }
-}
-
-fn summarise(name: &'static str, quantity: &'static str, rows: Vec<CheckRow>) -> CheckSummary {
-    let n = rows.len();
     let inside = rows
         .iter()
         .filter(|r| r.observed >= r.low && r.observed <= r.high)
@@ -101,21 +77,9 @@ fn summarise(name: &'static str, quantity: &'static str, rows: Vec<CheckRow>) ->
         .count();
     let mut widths: Vec<f64> = rows.iter().map(|r| (r.high / r.low).log10()).collect();
     widths.sort_by(f64::total_cmp);
-    let (sum_central, sum_observed) = (
-        rows.iter().map(|r| r.central).sum::<f64>(),
-        rows.iter().map(|r| r.observed).sum::<f64>(),
-    );
-    let mut methods = BTreeMap::new();
-    let mut pools: BTreeMap<&'static str, Vec<&CheckRow>> = BTreeMap::new();
-    for r in &rows {
-        *methods.entry(r.method).or_default() += 1;
-        pools.entry(r.pool).or_default().push(r);
-    }
-    let by_pool = pools.into_iter().map(|(k, v)| (k, figures(&v))).collect();
-    let share = |k: usize| if n > 0 { k as f64 / n as f64 } else { f64::NAN };
-    CheckSummary {
-        name,
-        quantity,
+    let sum_central = rows.iter().map(|r| r.central).sum::<f64>();
+    let sum_observed = rows.iter().map(|r| r.observed).sum::<f64>();
+    PoolFigures {
         n,
         inside,
         coverage: share(inside),
@@ -125,6 +89,22 @@ fn summarise(name: &'static str, quantity: &'static str, rows: Vec<CheckRow>) ->
         sum_central,
         sum_observed,
         sum_ratio: sum_central / sum_observed,
+    }
+}
+
+fn summarise(name: &'static str, quantity: &'static str, rows: Vec<CheckRow>) -> CheckSummary {
+    let mut methods = BTreeMap::new();
+    let mut pools: BTreeMap<&'static str, Vec<&CheckRow>> = BTreeMap::new();
+    for r in &rows {
+        *methods.entry(r.method).or_default() += 1;
+        pools.entry(r.pool).or_default().push(r);
+    }
+    let by_pool = pools.into_iter().map(|(k, v)| (k, figures(&v))).collect();
+    let all = figures(&rows.iter().collect::<Vec<_>>());
+    CheckSummary {
+        name,
+        quantity,
+        all,
         methods,
         by_pool,
         rows,
@@ -238,9 +218,9 @@ mod tests {
                 r(1.0, 0.1, 1.0, 10.0),
             ],
         );
-        assert_eq!((s.n, s.inside, s.within_factor_2), (3, 2, 2));
-        assert!((s.median_width_decades - 9f64.log10()).abs() < 1e-12);
-        assert!((s.sum_ratio - 12.0 / 21.0).abs() < 1e-12);
+        assert_eq!((s.all.n, s.all.inside, s.all.within_factor_2), (3, 2, 2));
+        assert!((s.all.median_width_decades - 9f64.log10()).abs() < 1e-12);
+        assert!((s.all.sum_ratio - 12.0 / 21.0).abs() < 1e-12);
         assert_eq!(s.methods["white_space"], 3);
         let large = &s.by_pool["large_operator"];
         assert_eq!(large.n, 2);
