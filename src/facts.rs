@@ -9,7 +9,7 @@
 //! constraint on the sum of the operator's sites in its département. A power of another
 //! source placed at a hand-set point or a city centre is read as a campus fact too.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -108,7 +108,18 @@ impl Attachments {
 /// Scoped facts between [`hold_out`] and [`attach`].
 #[derive(Debug, Default)]
 pub struct Held {
-    facts: Vec<(LocatedRecord, Scope, Option<String>, Vec<String>)>,
+    facts: Vec<HeldFact>,
+}
+
+/// A scoped fact, its operator and the keys of the records it describes.
+#[derive(Debug)]
+struct HeldFact {
+    record: LocatedRecord,
+    scope: Scope,
+    operator_id: Option<String>,
+    targets: Vec<String>,
+    /// It describes the facilities holding its targets, not their whole campus.
+    exact: bool,
 }
 
 /// The sources whose records are disclosed facts (adapter `disclosure-facts`).
@@ -157,13 +168,14 @@ pub fn scope_of(r: &Record) -> Scope {
     Scope::Building
 }
 
-/// The registered operator of a record (its operator field, else its name).
+/// The registered operator of a record (see [`OperatorRegistry::of_record`]).
 fn operator_of<'a>(reg: &'a OperatorRegistry, r: &Record) -> Option<&'a str> {
-    let op = r.operator.as_deref().unwrap_or_default();
-    reg.resolve(op, r.operator_wikidata.as_deref())
-        .or_else(|| reg.find_in_name(op))
-        .or_else(|| reg.find_in_name(r.name.as_deref().unwrap_or_default()))
-        .map(|o| o.id.as_str())
+    reg.of_record(
+        r.operator.as_deref(),
+        r.operator_wikidata.as_deref(),
+        r.name.as_deref(),
+    )
+    .map(|o| o.id.as_str())
 }
 
 /// `(year, month)` of a written date (`2025-05`, `c. 2016`, `undated c.2025-26`).
@@ -254,9 +266,21 @@ pub fn hold_out(
                     lr.location.departement_code
                 ),
             ));
-            held.facts.push((lr, scope, op, targets));
+            held.facts.push(HeldFact {
+                record: lr,
+                scope,
+                operator_id: op,
+                targets,
+                exact: false,
+            });
         } else if !targets.is_empty() {
-            held.facts.push((lr, scope, op, targets));
+            held.facts.push(HeldFact {
+                record: lr,
+                scope,
+                operator_id: op,
+                targets,
+                exact: false,
+            });
         } else if scope == Scope::Campus {
             kept.push(lr); // the only description of its site
         } else {
@@ -291,6 +315,112 @@ fn fact_issue(r: &Record, code: &'static str, message: String) -> DataIssue {
     }
 }
 
+/// After reconciliation: a facility made only of imprecise records (a commune, a city centre,
+/// a hand-set point) that matched a site but was refused because it fits several buildings
+/// of it equally well, or would bridge two of them, describes that site without placing
+/// itself in one building. When every building it was refused for is on one campus, its
+/// records leave the facilities and are held as campus facts of those buildings (attached by
+/// [`attach`] like any campus fact): the site is counted once, and its figure is shared, not
+/// added. Returns the number of records moved.
+pub fn hold_unplaced(
+    located: &mut Vec<LocatedRecord>,
+    recon: &mut Reconciliation,
+    held: &mut Held,
+    reg: &OperatorRegistry,
+) -> usize {
+    use crate::model::PointPrecision;
+    let facility_of: HashMap<&str, &str> = located
+        .iter()
+        .zip(&recon.record_facility)
+        .map(|(lr, f)| (lr.record.record_key.as_str(), f.as_str()))
+        .collect();
+    let campus_of: HashMap<&str, &str> = recon
+        .facilities
+        .iter()
+        .map(|f| (f.facility_id.as_str(), f.campus_id.as_str()))
+        .collect();
+    let imprecise: HashSet<&str> = located
+        .iter()
+        .filter(|lr| {
+            matches!(
+                lr.record.point_precision,
+                PointPrecision::Commune | PointPrecision::Approximate | PointPrecision::None
+            )
+        })
+        .map(|lr| lr.record.record_key.as_str())
+        .collect();
+    // Facility → the records its imprecise members were refused for.
+    let mut refused_for: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in &recon.pairs {
+        if !matches!(p.outcome, "ambiguous" | "blocked_imprecise_bridge") {
+            continue;
+        }
+        for (x, y) in [(&p.record_a, &p.record_b), (&p.record_b, &p.record_a)] {
+            let (Some(fx), Some(fy)) = (facility_of.get(x.as_str()), facility_of.get(y.as_str()))
+            else {
+                continue;
+            };
+            if imprecise.contains(x.as_str()) && fx != fy {
+                refused_for.entry(fx).or_default().push(y.as_str());
+            }
+        }
+    }
+    let moved: HashMap<String, Vec<String>> = refused_for
+        .into_iter()
+        .filter(|(f, targets)| {
+            let campuses: BTreeSet<&str> =
+                targets.iter().map(|t| campus_of[facility_of[t]]).collect();
+            let only_imprecise = recon
+                .facilities
+                .iter()
+                .find(|x| x.facility_id == *f)
+                .is_some_and(|x| x.members.iter().all(|m| imprecise.contains(m.as_str())));
+            campuses.len() == 1 && only_imprecise
+        })
+        .map(|(f, targets)| {
+            let mut t: Vec<String> = targets.iter().map(|s| s.to_string()).collect();
+            t.sort();
+            t.dedup();
+            (f.to_string(), t)
+        })
+        .collect();
+    if moved.is_empty() {
+        return 0;
+    }
+    let mut keep_records = Vec::with_capacity(located.len());
+    let mut keep_facility = Vec::with_capacity(located.len());
+    let mut n = 0;
+    for (lr, f) in std::mem::take(located)
+        .into_iter()
+        .zip(std::mem::take(&mut recon.record_facility))
+    {
+        match moved.get(&f) {
+            Some(targets) => {
+                let op = operator_of(reg, &lr.record).map(str::to_string);
+                held.facts.push(HeldFact {
+                    record: lr,
+                    scope: Scope::Campus,
+                    operator_id: op,
+                    targets: targets.clone(),
+                    exact: true,
+                });
+                n += 1;
+            }
+            None => {
+                keep_records.push(lr);
+                keep_facility.push(f);
+            }
+        }
+    }
+    *located = keep_records;
+    recon.record_facility = keep_facility;
+    recon
+        .facilities
+        .retain(|f| !moved.contains_key(&f.facility_id));
+    recon.links.retain(|l| !moved.contains_key(&l.facility_id));
+    n
+}
+
 /// After reconciliation: each held fact gets the campus (the campus holding most of the
 /// records it describes; ties to the smallest id) and facilities it describes, and its role.
 /// Campus, typical-building and past-state facts join the records, stored with (and linked,
@@ -312,7 +442,14 @@ pub fn attach(
         .map(|f| (f.facility_id.as_str(), f.campus_id.as_str()))
         .collect();
     let mut facts = Vec::new();
-    for (lr, scope, operator_id, targets) in held.facts {
+    for held_fact in held.facts {
+        let HeldFact {
+            record: lr,
+            scope,
+            operator_id,
+            targets,
+            exact,
+        } = held_fact;
         let target_facilities: Vec<&str> = targets
             .iter()
             .filter_map(|k| facility_of.get(k.as_str()).copied())
@@ -333,6 +470,7 @@ pub fn attach(
                 .facilities
                 .iter()
                 .filter(|f| Some(&f.campus_id) == campus.as_ref())
+                .filter(|f| !exact || target_facilities.contains(&f.facility_id.as_str()))
                 .map(|f| f.facility_id.clone())
                 .collect();
             (campus, ids)
@@ -416,27 +554,30 @@ fn representative(f: &AttachedFact, facilities: &[crate::reconcile::Facility]) -
         .map(|(_, _, _, std::cmp::Reverse(id))| id)
 }
 
-/// Per campus, the latest dated campus fact with a figure governs (undated facts rank
+/// Per set of described facilities, the latest dated campus fact with a figure governs (undated facts rank
 /// oldest); other campus facts and past states are history; typical buildings are
 /// references; regional totals are constraints.
 fn assign_roles(facts: &mut [AttachedFact]) {
+    // Facts describing the same facilities compete; a fact about one building of a campus
+    // and a fact about the whole campus both govern (the estimates share the campus's
+    // figure among the buildings the building's figure left without evidence).
+    let described = |f: &AttachedFact| f.facility_ids.join(" ");
     let mut best: HashMap<String, usize> = HashMap::new();
     for (i, f) in facts.iter().enumerate() {
         let has_figure = !f.record.record.powers.is_empty() || !f.record.record.surfaces.is_empty();
-        if f.scope != Scope::Campus || !has_figure {
+        if f.scope != Scope::Campus || !has_figure || f.campus_id.is_none() {
             continue;
         }
-        let Some(c) = &f.campus_id else { continue };
         let key = |f: &AttachedFact| {
             (
                 f.date,
                 std::cmp::Reverse(f.record.record.record_key.clone()),
             )
         };
-        match best.get(c) {
+        match best.get(&described(f)) {
             Some(&j) if key(&facts[j]) >= key(f) => {}
             _ => {
-                best.insert(c.clone(), i);
+                best.insert(described(f), i);
             }
         }
     }
@@ -444,9 +585,7 @@ fn assign_roles(facts: &mut [AttachedFact]) {
         f.role = match f.scope {
             Scope::RegionalTotal => Role::Constraint,
             Scope::TypicalBuilding => Role::Reference,
-            Scope::Campus if f.campus_id.as_ref().and_then(|c| best.get(c)) == Some(&i) => {
-                Role::Governs
-            }
+            Scope::Campus if best.get(&described(f)) == Some(&i) => Role::Governs,
             _ => Role::History,
         };
     }

@@ -144,8 +144,9 @@ pub fn to_mw(q: Quantity) -> Option<(f64, &'static str)> {
 }
 
 /// Site codes in free text: tokens of 2-4 capital letters followed by 1-3 digits and an
-/// optional capital letter (`PA3`, `PAR8`, `MRS1`, `TH2`, `MAR02`, `PA9X`), including the
-/// members of `PA2/PA3`, `PAR8-PAR11`, and `SBG-3` read as `SBG3`.
+/// optional capital letter or `x` (`PA3`, `PAR8`, `MRS1`, `TH2`, `MAR02`, `PA9X`, and the
+/// xScale sites written `PA8x`, `PA13x`), including the members of `PA2/PA3`, `PAR8-PAR11`,
+/// and `SBG-3` read as `SBG3`.
 pub fn site_codes(text: &str) -> Vec<String> {
     // `SBG-3` is the code `SBG3`: drop a dash between a capital letter and a digit.
     let chars: Vec<char> = text.chars().collect();
@@ -165,7 +166,7 @@ pub fn site_codes(text: &str) -> Vec<String> {
         let letters = token.chars().take_while(char::is_ascii_uppercase).count();
         let rest = &token[letters..];
         let rest = rest
-            .strip_suffix(|c: char| c.is_ascii_uppercase())
+            .strip_suffix(|c: char| c.is_ascii_uppercase() || c == 'x')
             .unwrap_or(rest);
         if (2..=4).contains(&letters)
             && (1..=3).contains(&rest.len())
@@ -258,6 +259,11 @@ mod tests {
             vec!["MAR02"]
         );
         assert!(site_codes("Datacenter IBM 2024").is_empty());
+        assert_eq!(
+            site_codes("Equinix xScale PA8 / PA8x, PA13x"),
+            vec!["PA8", "PA8x", "PA13x"]
+        );
+        assert!(site_codes("PA8y, Pa8x, 4x4").is_empty());
         assert_eq!(ref_codes("osm32;osm33"), Vec::<String>::new());
         assert_eq!(ref_codes("PA7"), vec!["PA7"]);
         assert_eq!(ref_codes("DC SUD"), vec!["DC SUD"]);

@@ -1,6 +1,6 @@
 //! Facts attached to campuses, in the estimates: the governing fact of a campus (its total IT
-//! from its own power or surface) less the buildings with their own evidence, shared equally
-//! among the buildings without (a campus power is shared, not copied to each); a typical
+//! from its own power or surface) less the buildings with their own evidence (or a figure of
+//! their own from a fact about fewer buildings), shared equally among the buildings without (a campus power is shared, not copied to each); a typical
 //! building for the buildings of a campus without a governing fact; an operator's regional
 //! total as a bound on the sum of its sites in the département (scaling the estimates that
 //! rest on evidence no newer than the total, never a disclosed or measured value).
@@ -41,7 +41,16 @@ pub(super) fn plan(
     let mut out: Vec<Option<Evidence>> = own.to_vec();
     let mut rows = Vec::new();
     for role in [Role::Governs, Role::Reference] {
-        for f in inputs.facts.facts.iter().filter(|f| f.role == role) {
+        // A fact about fewer buildings first: a building's own figure within a campus is
+        // settled before the campus's figure is shared among the rest.
+        let mut facts: Vec<&AttachedFact> = inputs
+            .facts
+            .facts
+            .iter()
+            .filter(|f| f.role == role)
+            .collect();
+        facts.sort_by_key(|f| f.facility_ids.len());
+        for f in facts {
             let Some(ev) = fact_evidence(f) else { continue };
             let targets = indices(inputs, f);
             let free: Vec<usize> = targets
@@ -60,7 +69,7 @@ pub(super) fn plan(
                 let total = it(&ev, first, cache);
                 let fixed: f64 = targets
                     .iter()
-                    .filter_map(|&i| own[i].as_ref().map(|e| it(e, i, cache)))
+                    .filter_map(|&i| out[i].as_ref().map(|e| it(e, i, cache)))
                     .sum();
                 let remainder = total - fixed;
                 if remainder.is_nan() || remainder <= 0.1 * total {

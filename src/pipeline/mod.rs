@@ -206,13 +206,15 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport, BuildError> {
     let located = locate(opts, ingested.admin, &ingested.runs, ingested.records)?;
     issues.extend(located.issues);
     // Scoped facts (campus, regional total, typical building, past state) are not sites.
-    let (mut records, held_facts, fact_issues) = crate::facts::hold_out(
+    let (mut records, mut held_facts, fact_issues) = crate::facts::hold_out(
         located.records,
         &crate::facts::fact_sources(&setup.specs),
         &setup.registry,
     );
     issues.extend(fact_issues);
     let mut recon = reconcile(opts, &setup, &records);
+    // Imprecise records that describe a campus without placing themselves in one building.
+    crate::facts::hold_unplaced(&mut records, &mut recon, &mut held_facts, &setup.registry);
     let facts = crate::facts::attach(held_facts, &mut records, &mut recon);
     let estimates = estimate(opts, &setup, &records, &facts, &mut recon);
     let mut source_runs = account(ingested.runs, &records, &issues)?;

@@ -147,17 +147,11 @@ pub fn link_records(records: &[LocatedRecord], registry: &OperatorRegistry) -> V
         .iter()
         .map(|lr| {
             let r = &lr.record;
-            let resolved = r
-                .operator
-                .as_deref()
-                .and_then(|o| registry.resolve(o, r.operator_wikidata.as_deref()))
-                .or_else(|| {
-                    if r.operator.is_none() {
-                        r.name.as_deref().and_then(|n| registry.find_in_name(n))
-                    } else {
-                        None
-                    }
-                });
+            let resolved = registry.of_record(
+                r.operator.as_deref(),
+                r.operator_wikidata.as_deref(),
+                r.name.as_deref(),
+            );
             let operator = resolved.map(|o| o.id.clone()).or_else(|| {
                 r.operator
                     .as_deref()
@@ -603,19 +597,14 @@ fn golden_facility(
     // The operator: the registry's canonical name where the record's operator resolves.
     let op_candidates = text_candidates(&|m| {
         let r = &m.record;
-        r.operator
-            .as_deref()
-            .map(|o| {
-                ctx.registry
-                    .resolve(o, r.operator_wikidata.as_deref())
-                    .map_or_else(|| o.to_string(), |op| op.name.clone())
-            })
-            .or_else(|| {
-                r.name
-                    .as_deref()
-                    .and_then(|n| ctx.registry.find_in_name(n))
-                    .map(|op| op.name.clone())
-            })
+        ctx.registry
+            .of_record(
+                r.operator.as_deref(),
+                r.operator_wikidata.as_deref(),
+                r.name.as_deref(),
+            )
+            .map(|op| op.name.clone())
+            .or_else(|| r.operator.clone())
     });
     let operator = choose_operator(&op_candidates, name.as_ref(), &members, ctx.registry);
     let address = golden::choose_text(

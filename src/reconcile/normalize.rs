@@ -93,14 +93,38 @@ impl OperatorRegistry {
     }
 
     /// The registered operator whose alias appears as whole words in a name (longest alias
-    /// wins), for records with no operator field (`Datacenter IBM`, `Equinix PA3`).
+    /// wins), for records with no operator field (`Datacenter IBM`, `Equinix PA3`). A former operator (`ex-Euclyde`, `ex Jaguar Network`: up to the next `(`, `)`, `;` or
+    /// `,`) is not the operator.
     pub fn find_in_name(&self, name: &str) -> Option<&Operator> {
-        let words = format!("-{}-", slug(name));
+        let current: Vec<String> = name
+            .split(['(', ')', ';', ','])
+            .map(slug)
+            .filter(|s| !(s == "ex" || s.starts_with("ex-")))
+            .collect();
+        let words = format!("-{}-", current.join("-"));
         self.by_alias
             .iter()
             .filter(|(alias, _)| alias.len() >= 3 && words.contains(&format!("-{alias}-")))
             .max_by_key(|(alias, i)| (alias.len(), std::cmp::Reverse(**i)))
             .map(|(_, i)| &self.operators[*i])
+    }
+
+    /// The registered operator of a record: its operator field (an alias or its Wikidata id,
+    /// else a registered operator named in the field's head — `Equinix xScale (JV
+    /// Equinix/GIC)` is Equinix, while the parentheses name owners and former operators, `Free
+    /// Pro (Iliad; ex Jaguar Network)`), else one named in its name (`Datacenter IBM`).
+    pub fn of_record(
+        &self,
+        operator: Option<&str>,
+        wikidata: Option<&str>,
+        name: Option<&str>,
+    ) -> Option<&Operator> {
+        let op = operator.unwrap_or_default();
+        let head = op.split(['(', '[']).next().unwrap_or(op);
+        self.resolve(op, wikidata)
+            .or_else(|| self.resolve(head, None))
+            .or_else(|| self.find_in_name(head))
+            .or_else(|| name.and_then(|n| self.find_in_name(n)))
     }
 }
 
@@ -273,6 +297,24 @@ mod tests {
             "digital-realty"
         );
         assert!(r.find_in_name("Datacenter Martha").is_none());
+        assert_eq!(
+            r.find_in_name("Free Pro (Iliad; ex Jaguar Network) Marseille")
+                .unwrap()
+                .id,
+            "free"
+        );
+        assert!(r.find_in_name("nLighten (ex-Euclyde; oXya site)").is_none());
+        let of = |op: Option<&str>, name: &str| r.of_record(op, None, Some(name)).map(|o| &o.id);
+        assert_eq!(
+            of(Some("Equinix xScale (JV Equinix/GIC)"), "PA8x").unwrap(),
+            "equinix"
+        );
+        assert_eq!(
+            of(Some("Thésée"), "Thésée DataCenter").unwrap(),
+            "nextdc-thesee"
+        );
+        assert_eq!(of(None, "Equinix PA3").unwrap(), "equinix");
+        assert_eq!(of(Some("Unknown Hosting"), "Datacenter Martha"), None);
     }
 
     #[test]
