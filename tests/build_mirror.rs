@@ -610,6 +610,32 @@ fn named_duplicates_of_issue_11_are_one_facility() {
         .map(|f| f.campus_id.as_str())
         .collect();
     assert_eq!(data4.len(), 1, "{data4:?}");
+    // "Equinix PA7", mapped in Courbevoie and in Aubervilliers: one facility, placed where
+    // most of its records put it; the meter at the Aubervilliers address stays there.
+    let pa7: Vec<_> = inv
+        .recon
+        .facilities
+        .iter()
+        .filter(|f| f.codes.iter().any(|c| c == "PA7"))
+        .collect();
+    assert_eq!(pa7.len(), 1, "{pa7:?}");
+    assert_eq!(pa7[0].location.commune_name.as_deref(), Some("Courbevoie"));
+    assert!(
+        !pa7[0].members.iter().any(|m| m.starts_with("enedis")),
+        "{pa7:?}"
+    );
+    // Commune-level disclosures refused for several buildings of one campus (OpCore DC6 over
+    // DC6-2..DC6-6; OVH SBG over SBG-3, SBG-5) are campus facts, not facilities.
+    for name in ["OpCore (Iliad/InfraVia) DC6", "OVH SBG (Strasbourg)"] {
+        assert!(named(name).is_empty(), "{:?}", named(name));
+    }
+    let dc6 = &built().report.inventory.estimates.facts.facts;
+    assert!(
+        dc6.iter().any(|f| f.record.record.record_key
+            == "operator-disclosures:opcore-iliad-infravia-dc6"
+            && f.facility_ids.len() >= 4),
+        "{dc6:?}"
+    );
 }
 
 #[test]

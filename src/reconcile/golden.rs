@@ -127,21 +127,38 @@ pub fn choose_status(members: &[LocatedRecord], tiers: &[u8]) -> (Status, FieldC
 }
 
 /// The point from the most precise geometry (building > address > approximate > commune),
-/// then trust tier, then record key. Returns the member index.
+/// then the place most members agree on (members within that precision's tolerance: when
+/// two mapped objects of one site sit in different places, the place more sources put it
+/// wins), then trust tier, then record key. Returns the member index.
 pub fn choose_point(members: &[LocatedRecord], tiers: &[u8]) -> Option<(usize, FieldChoice)> {
+    let support = |m: &LocatedRecord| -> usize {
+        let (Some(p), tol) = (
+            m.record.point,
+            super::link::tolerance_m(m.record.point_precision),
+        ) else {
+            return 0;
+        };
+        members
+            .iter()
+            .filter_map(|o| o.record.point)
+            .filter(|q| crate::common::distance_m((p.lon, p.lat), (q.lon, q.lat)) <= tol)
+            .count()
+    };
     let best = members
         .iter()
         .zip(tiers)
         .enumerate()
         .filter(|(_, (m, _))| m.record.point.is_some())
-        .min_by(|(_, (a, ta)), (_, (b, tb))| {
+        .map(|(i, (m, t))| (i, m, t, support(m)))
+        .min_by(|(_, a, ta, sa), (_, b, tb, sb)| {
             a.record
                 .point_precision
                 .cmp(&b.record.point_precision)
+                .then(sb.cmp(sa))
                 .then(ta.cmp(tb))
                 .then(a.record.record_key.cmp(&b.record.record_key))
         })
-        .map(|(i, _)| i)?;
+        .map(|(i, ..)| i)?;
     let r = &members[best].record;
     let p = r.point?;
     let precise_ones = members

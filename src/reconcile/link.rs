@@ -162,6 +162,14 @@ impl Default for LinkParams {
     }
 }
 
+/// How far apart two records naming one operator, one site code and one numbered name may be
+/// and still be one site (a city and its suburbs: an operator reuses its codes in other
+/// cities, not within one), metres.
+pub const SAME_CITY_M: f64 = 20_000.0;
+
+/// The must-link of two records of one site mapped in two places.
+const SAME_SITE_ELSEWHERE: &str = "same_operator_code_and_name";
+
 /// How far apart two points of this precision may be and still be one site, metres.
 pub(crate) fn tolerance_m(p: PointPrecision) -> f64 {
     match p {
@@ -334,6 +342,21 @@ pub fn score(records: &[LinkRecord], a: u32, b: u32) -> Pair {
         parts.push(("same_source", -2.0));
     }
 
+    // One operator does not give one code and one numbered name to two sites of one city:
+    // two records that agree on all three are one site mapped twice, in two places (the
+    // facility's point is the place more of its records agree on, `golden::choose_point`).
+    if hard == Some(Hard::CannotLink("far_apart"))
+        && same_operator == Some(true)
+        && ra
+            .codes
+            .first()
+            .is_some_and(|c| rb.codes.first() == Some(c))
+        && parts.iter().any(|(n, _)| *n == "same_numbered_name")
+        && distance_m.is_some_and(|d| d <= SAME_CITY_M)
+    {
+        hard = Some(Hard::MustLink(SAME_SITE_ELSEWHERE));
+    }
+
     let total = parts.iter().map(|(_, w)| w).sum();
     let distance_only = !matches!(hard, Some(Hard::MustLink(_)))
         && parts.iter().all(|(n, w)| *n == "distance" || *w <= 0.0);
@@ -393,6 +416,8 @@ struct PairKind {
     imprecise: bool,
     distance_only: bool,
     anonymous_end: bool,
+    /// A must-link across places (one operator, code and name mapped in two places).
+    across_places: bool,
 }
 
 fn pair_kind(records: &[LinkRecord], p: &Pair) -> PairKind {
@@ -401,6 +426,7 @@ fn pair_kind(records: &[LinkRecord], p: &Pair) -> PairKind {
         imprecise: imprecise(&records[p.a as usize]) || imprecise(&records[p.b as usize]),
         distance_only: p.distance_only,
         anonymous_end: !identified(&records[p.a as usize]) || !identified(&records[p.b as usize]),
+        across_places: p.hard == Some(Hard::MustLink(SAME_SITE_ELSEWHERE)),
     }
 }
 
@@ -425,6 +451,11 @@ struct Clusters {
     /// Per root: how many members have a precise point / are identified.
     precise: Vec<u32>,
     identified: Vec<u32>,
+    /// Per record: its precise point and tolerance.
+    points: Vec<Option<((f64, f64), f64)>>,
+    /// Per root: the cluster holds one site mapped in two places (a must-link across
+    /// places); a record joins it only if no precise member is far from its own point.
+    spread: Vec<bool>,
 }
 
 impl Clusters {
@@ -441,6 +472,15 @@ impl Clusters {
             contradicts,
             precise: records.iter().map(|r| u32::from(precise(r))).collect(),
             identified: records.iter().map(|r| u32::from(identified(r))).collect(),
+            points: records
+                .iter()
+                .map(|r| {
+                    r.point
+                        .filter(|_| precise(r))
+                        .map(|p| (p, tolerance_m(r.precision)))
+                })
+                .collect(),
+            spread: vec![false; n],
         }
     }
 
@@ -474,6 +514,15 @@ impl Clusters {
         if ra == rb {
             return Outcome::Redundant;
         }
+        let across_places = kind.is_some_and(|k| k.across_places);
+        if !across_places
+            && (self.spread[ra as usize] || self.spread[rb as usize])
+            && self.far_apart(ra, rb)
+        {
+            // The records at the outvoted place stay with the site named there; a record
+            // placed at that place on its own evidence (an address, a meter) does not follow.
+            return Outcome::Blocked(Refusal::Contradiction);
+        }
         if let Some(k) = kind {
             let both = |v: &Vec<u32>| v[ra as usize] > 0 && v[rb as usize] > 0;
             if (k.imprecise && both(&self.precise))
@@ -505,8 +554,41 @@ impl Clusters {
         self.members[large as usize].extend(moved);
         self.precise[large as usize] += self.precise[small as usize];
         self.identified[large as usize] += self.identified[small as usize];
+        self.spread[large as usize] |= self.spread[small as usize] || across_places;
         self.parent[small as usize] = large;
         Outcome::Accepted
+    }
+
+    /// Whether joining would put a precise point more than ten tolerances (the `far_apart`
+    /// rule of a pair) from the place a spread cluster's members agree on most: its precise
+    /// point with the most precise members within its tolerance. A record at that place may
+    /// join; one at the outvoted place may not. Only asked of spread clusters, which are few
+    /// and small.
+    fn far_apart(&self, ra: u32, rb: u32) -> bool {
+        let pts = |r: u32| -> Vec<((f64, f64), f64)> {
+            self.members[r as usize]
+                .iter()
+                .filter_map(|&m| self.points[m as usize])
+                .collect()
+        };
+        let (pa, pb) = (pts(ra), pts(rb));
+        let far = |(p, tp): &((f64, f64), f64), (q, tq): &((f64, f64), f64)| {
+            distance_m(*p, *q) > 10.0 * tp.max(*tq)
+        };
+        let anchor = |v: &[((f64, f64), f64)]| {
+            v.iter()
+                .max_by_key(|(p, tp)| {
+                    let support = v.iter().filter(|(q, _)| distance_m(*p, *q) <= *tp).count();
+                    (support, std::cmp::Reverse((tp * 1000.0) as u64))
+                })
+                .copied()
+        };
+        match (self.spread[ra as usize], self.spread[rb as usize]) {
+            (true, true) => pa.iter().any(|x| pb.iter().any(|y| far(x, y))),
+            (true, false) => anchor(&pa).is_some_and(|a| pb.iter().any(|y| far(&a, y))),
+            (false, true) => anchor(&pb).is_some_and(|a| pa.iter().any(|x| far(&a, x))),
+            (false, false) => false,
+        }
     }
 }
 
@@ -1023,6 +1105,42 @@ mod tests {
             pairs[0].hard,
             Some(Hard::CannotLink("different_site_codes_same_operator"))
         );
+    }
+
+    #[test]
+    fn one_site_mapped_in_two_places_is_one_facility_at_the_place_most_records_agree_on() {
+        // "Equinix PA7" mapped in Courbevoie (two records) and in Aubervilliers, 8 km away
+        // (one record, with a meter at its street address). One operator, code and numbered
+        // name within one city: one site. The meter stays where it is.
+        let named = |key: &str, source: u16, lon: f64, lat: f64| {
+            let mut r = rec(key, source, lon, lat);
+            r.operator = Some("equinix".into());
+            r.codes = vec!["PA7".into()];
+            r.name_words = vec!["pa7".into()];
+            r
+        };
+        let courbevoie = named("osm-relation", 0, 2.259418, 48.904973);
+        let copy = named("layer-row", 1, 2.259407, 48.904942);
+        let mut aubervilliers = named("osm-node", 0, 2.369530, 48.902239);
+        aubervilliers.address = Some("45 avenue victor hugo".into());
+        let mut meter = rec("meter", 2, 2.368, 48.9035);
+        meter.precision = PointPrecision::Address;
+        meter.address = Some("45 avenue victor hugo".into());
+        meter.attachable = true;
+        let (roots, pairs) = run(&[courbevoie, copy, aubervilliers, meter]);
+        assert_eq!(roots[0], roots[1]);
+        assert_eq!(roots[0], roots[2], "{pairs:?}");
+        assert_ne!(roots[3], roots[0], "{pairs:?}");
+        assert!(
+            pairs
+                .iter()
+                .any(|p| p.hard == Some(Hard::MustLink(SAME_SITE_ELSEWHERE)))
+        );
+        // The same three names in two cities (more than 20 km apart) stay two sites.
+        let paris = named("a", 0, 2.35, 48.85);
+        let lyon = named("b", 1, 4.83, 45.76);
+        let (roots, _) = run(&[paris, lyon]);
+        assert_ne!(roots[0], roots[1]);
     }
 
     #[test]
