@@ -5,9 +5,11 @@
 //! role). A scoped fact never becomes a facility, with one exception: a campus fact with no
 //! building of its operator on record in its commune stands for that site (the inventory
 //! would otherwise lose it). Per target, the latest dated campus fact governs the estimate
-//! and older ones are history; a typical building is a reference; a regional total is a
+//! and older ones are history; the planned build-out of a campus whose buildings already
+//! operate is kept, not used; a typical building is a reference; a regional total is a
 //! constraint on the sum of the operator's sites in its département. A power of another
-//! source placed at a hand-set point or a city centre is read as a campus fact too.
+//! source placed at a hand-set point or a city centre is read as a campus fact too, and so is
+//! an imprecise record refused for several buildings of one campus ([`hold_unplaced`]).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -55,6 +57,9 @@ pub enum Role {
     Governs,
     /// An older fact (or a past state): kept, not used.
     History,
+    /// The build-out total of a campus still under construction or planned, attached to
+    /// operating buildings: what the campus will hold, not what is installed. Kept, not used.
+    Planned,
     /// A typical building: a reference size for the campus's buildings without evidence.
     Reference,
     /// A regional total: bounds the sum of the operator's sites in the département.
@@ -66,6 +71,7 @@ impl Role {
         match self {
             Role::Governs => "governs",
             Role::History => "history",
+            Role::Planned => "planned",
             Role::Reference => "reference",
             Role::Constraint => "constraint",
         }
@@ -489,7 +495,13 @@ pub fn attach(
             date,
         });
     }
-    assign_roles(&mut facts);
+    let operating: HashSet<&str> = recon
+        .facilities
+        .iter()
+        .filter(|f| f.status == crate::model::Status::Operating)
+        .map(|f| f.facility_id.as_str())
+        .collect();
+    assign_roles(&mut facts, &operating);
     for f in &facts {
         if f.scope == Scope::RegionalTotal {
             continue;
@@ -554,10 +566,21 @@ fn representative(f: &AttachedFact, facilities: &[crate::reconcile::Facility]) -
         .map(|(_, _, _, std::cmp::Reverse(id))| id)
 }
 
-/// Per set of described facilities, the latest dated campus fact with a figure governs (undated facts rank
-/// oldest); other campus facts and past states are history; typical buildings are
-/// references; regional totals are constraints.
-fn assign_roles(facts: &mut [AttachedFact]) {
+/// Per set of described facilities, the latest dated campus fact with a figure governs
+/// (undated facts rank oldest), unless it is the planned build-out of a campus whose
+/// buildings already operate (`Planned`); other campus facts and past states are history;
+/// typical buildings are references; regional totals are constraints.
+fn assign_roles(facts: &mut [AttachedFact], operating: &HashSet<&str>) {
+    let planned = |f: &AttachedFact| {
+        f.scope == Scope::Campus
+            && matches!(
+                f.record.record.status,
+                crate::model::Status::UnderConstruction | crate::model::Status::Project
+            )
+            && f.facility_ids
+                .iter()
+                .any(|id| operating.contains(id.as_str()))
+    };
     // Facts describing the same facilities compete; a fact about one building of a campus
     // and a fact about the whole campus both govern (the estimates share the campus's
     // figure among the buildings the building's figure left without evidence).
@@ -565,7 +588,7 @@ fn assign_roles(facts: &mut [AttachedFact]) {
     let mut best: HashMap<String, usize> = HashMap::new();
     for (i, f) in facts.iter().enumerate() {
         let has_figure = !f.record.record.powers.is_empty() || !f.record.record.surfaces.is_empty();
-        if f.scope != Scope::Campus || !has_figure || f.campus_id.is_none() {
+        if f.scope != Scope::Campus || !has_figure || f.campus_id.is_none() || planned(f) {
             continue;
         }
         let key = |f: &AttachedFact| {
@@ -581,13 +604,16 @@ fn assign_roles(facts: &mut [AttachedFact]) {
             }
         }
     }
-    for (i, f) in facts.iter_mut().enumerate() {
-        f.role = match f.scope {
+    for i in 0..facts.len() {
+        let f = &facts[i];
+        let role = match f.scope {
             Scope::RegionalTotal => Role::Constraint,
             Scope::TypicalBuilding => Role::Reference,
             Scope::Campus if best.get(&described(f)) == Some(&i) => Role::Governs,
+            Scope::Campus if planned(f) => Role::Planned,
             _ => Role::History,
         };
+        facts[i].role = role;
     }
 }
 
