@@ -604,16 +604,14 @@ fn assign_roles(facts: &mut [AttachedFact], operating: &HashSet<&str>) {
             }
         }
     }
-    for i in 0..facts.len() {
-        let f = &facts[i];
-        let role = match f.scope {
+    for (i, f) in facts.iter_mut().enumerate() {
+        f.role = match f.scope {
             Scope::RegionalTotal => Role::Constraint,
             Scope::TypicalBuilding => Role::Reference,
             Scope::Campus if best.get(&described(f)) == Some(&i) => Role::Governs,
             Scope::Campus if planned(f) => Role::Planned,
             _ => Role::History,
         };
-        facts[i].role = role;
     }
 }
 
@@ -642,6 +640,72 @@ mod tests {
         r.codes = crate::adapters::fields::site_codes(name);
         r.description = Some(description.into());
         r
+    }
+
+    fn attached(
+        key: &str,
+        status: crate::model::Status,
+        date: (i32, u32),
+        ids: &[&str],
+    ) -> AttachedFact {
+        let mut r = fact(key, Some("Lisses"), "");
+        r.status = status;
+        r.powers.push(crate::model::PowerFact {
+            value: 100.0,
+            unit: "MW",
+            kind: crate::model::PowerKind::It,
+            kind_text: None,
+            field: "power_mw".into(),
+        });
+        AttachedFact {
+            record: LocatedRecord {
+                record: r,
+                location: crate::geo::locate::Location {
+                    commune_insee: None,
+                    commune_name: None,
+                    departement_code: "91".into(),
+                    departement_name: "Essonne".into(),
+                    region_code: "11".into(),
+                    region_name: "Île-de-France".into(),
+                    method: crate::geo::locate::LocateMethod::PointInPolygon,
+                    distance_m: 0.0,
+                },
+            },
+            scope: Scope::Campus,
+            role: Role::History,
+            operator_id: None,
+            departement_code: "91".into(),
+            campus_id: Some("cp-1".into()),
+            facility_ids: ids.iter().map(|s| s.to_string()).collect(),
+            date: Some(date),
+        }
+    }
+
+    #[test]
+    fn the_latest_installed_figure_governs_and_a_planned_build_out_does_not() {
+        use crate::model::Status;
+        let mut facts = vec![
+            attached("old", Status::Operating, (2016, 0), &["a", "b"]),
+            attached(
+                "build-out",
+                Status::UnderConstruction,
+                (2022, 11),
+                &["a", "b"],
+            ),
+            attached("new", Status::Operating, (2020, 0), &["a", "b"]),
+            // One building of the campus described on its own competes with nothing.
+            attached("b-only", Status::Operating, (2010, 0), &["b"]),
+        ];
+        let operating: HashSet<&str> = ["a", "b"].into_iter().collect();
+        assign_roles(&mut facts, &operating);
+        let roles: Vec<Role> = facts.iter().map(|f| f.role).collect();
+        assert_eq!(
+            roles,
+            [Role::History, Role::Planned, Role::Governs, Role::Governs]
+        );
+        // Where no described building operates yet, the build-out is the campus's figure.
+        assign_roles(&mut facts, &HashSet::new());
+        assert_eq!(facts[1].role, Role::Governs);
     }
 
     #[test]

@@ -636,6 +636,20 @@ fn named_duplicates_of_issue_11_are_one_facility() {
             && f.facility_ids.len() >= 4),
         "{dc6:?}"
     );
+    // CloudSmog's "OVHcloud Strasbourg SBG, 130 MW" is also copied onto its SBG-3 building:
+    // the campus figure is shared by SBG-3 and SBG-5, not counted once per record.
+    let sbg: Vec<_> = named("OVHcloud Strasbourg - SBG")
+        .iter()
+        .map(|f| {
+            let e = inv
+                .estimates
+                .facilities
+                .iter()
+                .find(|e| e.facility_id == f.facility_id);
+            e.unwrap().evidence.method.as_str()
+        })
+        .collect();
+    assert_eq!(sbg, ["campus_share", "campus_share"]);
 }
 
 #[test]

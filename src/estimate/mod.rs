@@ -38,7 +38,7 @@ pub mod ratios;
 pub mod trajectory;
 pub mod typology;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -382,6 +382,29 @@ fn classify_all<'a>(
     cache: &mut Cache,
 ) -> Vec<Pre<'a>> {
     let attached = inputs.facts.record_keys();
+    // A building record carrying its campus's figure (the same value from the same source as
+    // a campus fact attached to it: "OVHcloud Strasbourg SBG, 130 MW" copied onto SBG-3) says
+    // what the campus holds, not the building: the campus fact shares it.
+    let campus_figures: HashSet<(&str, &str, u64)> = inputs
+        .facts
+        .facts
+        .iter()
+        .filter(|f| f.scope == crate::facts::Scope::Campus && f.facility_ids.len() > 1)
+        .flat_map(|f| {
+            let r = &f.record.record;
+            f.facility_ids.iter().flat_map(move |id| {
+                r.powers
+                    .iter()
+                    .map(move |p| (id.as_str(), r.source_id.as_str(), p.value.to_bits()))
+            })
+        })
+        .collect();
+    let copies_campus_figure = |m: &LocatedRecord, facility: &str| {
+        !m.record.powers.is_empty()
+            && m.record.powers.iter().all(|p| {
+                campus_figures.contains(&(facility, m.record.source_id.as_str(), p.value.to_bits()))
+            })
+    };
     let mut members_of: HashMap<&str, Vec<&'a LocatedRecord>> = HashMap::new();
     for (r, f) in inputs.records.iter().zip(inputs.record_facility) {
         if !attached.contains(r.record.record_key.as_str()) {
@@ -401,7 +424,12 @@ fn classify_all<'a>(
             let held_out = opts.holdout_fold == Some(fold_of(&f.facility_id));
             let use_measured = opts.use_measured_energy && !held_out;
             let use_power = opts.holdout_facility.as_deref() != Some(f.facility_id.as_str());
-            let own = evidence::own_evidence(&members, inputs.tiers, use_measured, use_power);
+            let sized: Vec<&LocatedRecord> = members
+                .iter()
+                .copied()
+                .filter(|m| !copies_campus_figure(m, &f.facility_id))
+                .collect();
+            let own = evidence::own_evidence(&sized, inputs.tiers, use_measured, use_power);
             // Disclosed IT size (central conversion) for the typology's size rule.
             let disclosed_it_mw = own.as_ref().filter(|e| e.method.is_power()).map(|e| {
                 let ids = ChainIds::conversions_only(p, cache);
