@@ -321,6 +321,24 @@ fn fact_issue(r: &Record, code: &'static str, message: String) -> DataIssue {
     }
 }
 
+/// The facility of each record key, and the campus of each facility.
+fn places<'a>(
+    located: &'a [LocatedRecord],
+    recon: &'a Reconciliation,
+) -> (HashMap<&'a str, &'a str>, HashMap<&'a str, &'a str>) {
+    let facility_of = located
+        .iter()
+        .zip(&recon.record_facility)
+        .map(|(lr, f)| (lr.record.record_key.as_str(), f.as_str()))
+        .collect();
+    let campus_of = recon
+        .facilities
+        .iter()
+        .map(|f| (f.facility_id.as_str(), f.campus_id.as_str()))
+        .collect();
+    (facility_of, campus_of)
+}
+
 /// After reconciliation: a facility made only of imprecise records (a commune, a city centre,
 /// a hand-set point) that matched a site but was refused because it fits several buildings
 /// of it equally well, or would bridge two of them, describes that site without placing
@@ -335,16 +353,7 @@ pub fn hold_unplaced(
     reg: &OperatorRegistry,
 ) -> usize {
     use crate::model::PointPrecision;
-    let facility_of: HashMap<&str, &str> = located
-        .iter()
-        .zip(&recon.record_facility)
-        .map(|(lr, f)| (lr.record.record_key.as_str(), f.as_str()))
-        .collect();
-    let campus_of: HashMap<&str, &str> = recon
-        .facilities
-        .iter()
-        .map(|f| (f.facility_id.as_str(), f.campus_id.as_str()))
-        .collect();
+    let (facility_of, campus_of) = places(located, recon);
     let imprecise: HashSet<&str> = located
         .iter()
         .filter(|lr| {
@@ -437,16 +446,7 @@ pub fn attach(
     located: &mut Vec<LocatedRecord>,
     recon: &mut Reconciliation,
 ) -> Attachments {
-    let facility_of: HashMap<&str, &str> = located
-        .iter()
-        .zip(&recon.record_facility)
-        .map(|(lr, f)| (lr.record.record_key.as_str(), f.as_str()))
-        .collect();
-    let campus_of: HashMap<&str, &str> = recon
-        .facilities
-        .iter()
-        .map(|f| (f.facility_id.as_str(), f.campus_id.as_str()))
-        .collect();
+    let (facility_of, campus_of) = places(located, recon);
     let mut facts = Vec::new();
     for held_fact in held.facts {
         let HeldFact {
