@@ -231,15 +231,42 @@ fn real_mess_becomes_counted_issues() {
     assert_eq!(n("community-map", "embedded_newline"), 1);
     assert_eq!(n("community-map", "id_not_osm"), 9);
     assert!(n("community-map", "anonymous_point") >= 80);
-    // 252 French defaults are not ingested as observed; the 7 sourced ones are.
-    assert_eq!(n("cloudsmog-enriched", "default_value_not_observed"), 252);
+    // Every capacity the layer marks `data_quality: estimated` is not ingested as observed
+    // (counted here straight from the two files, independently of the adapter): the 252
+    // French `iea_default` values, three hand-entered French ones and the estimated entries
+    // of the world list; the 7 French capacities it marks verified are observations.
+    let dir = common::mirror().join("cloudsmog-enriched");
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join(f)).unwrap()).unwrap()
+    };
+    let estimated =
+        |v: &serde_json::Value| v["data_quality"] == "estimated" && v["capacity_mw"].is_number();
+    let fr = read("datacenters_FR.geojson");
+    let world = read("major_datacenters.json");
+    let expected = fr["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| estimated(&f["properties"]))
+        .count()
+        + world["datacenters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| estimated(d))
+            .count();
+    assert_eq!(expected, 311);
+    assert_eq!(
+        n("cloudsmog-enriched", "default_value_not_observed"),
+        expected
+    );
     let observed: usize = inv
         .records
         .iter()
         .filter(|r| r.record.source_id == "cloudsmog-enriched")
         .map(|r| r.record.powers.len())
         .sum();
-    assert!(observed >= 7, "{observed}");
+    assert_eq!(observed, 7);
     // The world files are for scale: their non-French entries are dropped, the French
     // duplicates of the FR extract too.
     assert!(n("osm-datacenters", "outside_france") > 3000);
