@@ -4,6 +4,10 @@
 //! through the fitted ratios — → per pool the empirical distribution (n, median, 10th / 90th
 //! percentiles, mean), drawn with a small log-normal kernel whose bias on the mean is taken
 //! out, so that a prior's mean is its pool's mean and sums of priors add up to sums of sites.
+//! Draw k of every site of a pool is also scaled by the k-th bootstrap mean of the pool over
+//! its mean: a prior fitted on n sites is uncertain in its mean, and that uncertainty is
+//! shared by all the sites drawing from it, so it stays in totals (independent per-site draws
+//! alone would shrink a total's interval as 1/√(sites)).
 //!
 //! A pool made only of measured sites is an energy prior: its values are the measured annual
 //! energies (GWh) themselves, and a site drawn from it gets IT = energy / (utilisation × PUE ×
@@ -91,6 +95,12 @@ pub struct Prior {
     /// What `draws` gives: IT MW, or annual energy GWh for an energy prior.
     #[serde(skip)]
     pub values: Vec<f64>,
+    /// Per draw k, the mean of a bootstrap resample of `values` over their mean: the
+    /// uncertainty of the pool's mean, which a prior fitted on n sites carries and which is
+    /// the same for every site drawing from it (draw k scales them all alike, so it does not
+    /// average out in totals). Mean 1.
+    #[serde(skip)]
+    pub mean_factors: Vec<f64>,
 }
 
 /// The energy figures of an energy prior (GWh per year).
@@ -145,12 +155,41 @@ impl Prior {
         let h = 0.9 * sd * n.powf(-0.2);
         let mut rng = Rng::new(seed);
         (0..DRAWS)
-            .map(|_| {
+            .map(|k| {
                 let i = ((rng.uniform() * n) as usize).min(self.values.len() - 1);
-                self.values[i] * (h * rng.normal() - h * h / 2.0).exp()
+                let pool_mean = self.mean_factors.get(k).copied().unwrap_or(1.0);
+                self.values[i] * (h * rng.normal() - h * h / 2.0).exp() * pool_mean
             })
             .collect()
     }
+}
+
+/// Per draw, the mean of a bootstrap resample of the values over their mean (seeded by the
+/// prior's id: the same for every site of the pool).
+fn bootstrap_mean_factors(id: &str, values: &[f64]) -> Vec<f64> {
+    let n = values.len();
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n == 0 || mean <= 0.0 || !mean.is_finite() {
+        return vec![1.0; DRAWS];
+    }
+    let mut seed = 0xB007_5742_u64;
+    for b in id.bytes() {
+        seed = seed
+            .wrapping_mul(0x100_0000_01B3)
+            .wrapping_add(u64::from(b));
+    }
+    let mut rng = Rng::new(seed);
+    let factors: Vec<f64> = (0..DRAWS)
+        .map(|_| {
+            let total: f64 = (0..n)
+                .map(|_| values[((rng.uniform() * n as f64) as usize).min(n - 1)])
+                .sum();
+            total / n as f64 / mean
+        })
+        .collect();
+    // Exactly mean 1, so that a site's central (the pool's mean) is unchanged.
+    let m = factors.iter().sum::<f64>() / DRAWS as f64;
+    factors.into_iter().map(|f| f / m).collect()
 }
 
 /// Fits a prior per pool with at least `MIN_POOL` samples; `unknown` falls back to all
@@ -201,8 +240,11 @@ fn fit_pool(pool: &'static str, v: &[&Sample]) -> Prior {
             mean_gwh: e.iter().sum::<f64>() / e.len() as f64,
         }
     });
+    let id = format!("it_mw_prior_fitted_{pool}");
+    let values = energy.unwrap_or(it.clone());
     Prior {
-        id: format!("it_mw_prior_fitted_{pool}"),
+        mean_factors: bootstrap_mean_factors(&id, &values),
+        id,
         pool,
         n: it.len(),
         n_measured: count(Basis::MeasuredEnergy),
@@ -214,7 +256,7 @@ fn fit_pool(pool: &'static str, v: &[&Sample]) -> Prior {
         mean_mw: it.iter().sum::<f64>() / it.len() as f64,
         spread_decades: (r.high / r.low).log10(),
         energy_gwh,
-        values: energy.unwrap_or(it),
+        values,
     }
 }
 
