@@ -1,5 +1,5 @@
-//! Unchanged builds: the fingerprint of a build's inputs (tool version, options, catalog
-//! files, every snapshot, then the parcel files the cadastre stage read) kept in
+//! Unchanged builds: the fingerprint of a build's inputs (tool version and executable,
+//! options, catalog files, every snapshot, then the parcel files the cadastre stage read) kept in
 //! `<out>/.fingerprint` after a build where every source was fresh; a build whose inputs
 //! match it keeps the outputs and parses nothing.
 
@@ -15,11 +15,17 @@ use crate::fetch::Fetcher;
 /// then one line per commune of the cadastre stage (see [`parcel_lines`]).
 pub const FINGERPRINT_NAME: &str = ".fingerprint";
 
-/// sha256 over the tool version, the options that change outputs, every catalog file and
-/// every snapshot; None when a fetch failed (such a build must run to fall back).
+/// sha256 over the tool version and executable (its size and modification time: a dcinv
+/// rebuilt or reinstalled under the same version number may compute other outputs), the
+/// options that change outputs, every catalog file and every snapshot; None when a fetch
+/// failed (such a build must run to fall back).
 pub fn of_inputs(opts: &BuildOptions, specs: &[SourceSpec], fetched: &Fetched) -> Option<String> {
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| format!("{} {:?}", m.len(), m.modified().ok()))
+        .unwrap_or_default();
     let mut text = format!(
-        "dcinv {}\ngrid {}\nmax_shrink {}\n",
+        "dcinv {} {exe}\ngrid {}\nmax_shrink {}\n",
         env!("CARGO_PKG_VERSION"),
         opts.grid,
         opts.max_shrink
