@@ -272,14 +272,8 @@ pub fn hold_out(
                     lr.location.departement_code
                 ),
             ));
-            held.facts.push(HeldFact {
-                record: lr,
-                scope,
-                operator_id: op,
-                targets,
-                exact: false,
-            });
-        } else if !targets.is_empty() {
+        }
+        if scope == Scope::RegionalTotal || !targets.is_empty() {
             held.facts.push(HeldFact {
                 record: lr,
                 scope,

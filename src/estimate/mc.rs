@@ -78,19 +78,20 @@ impl Range {
     }
 }
 
+/// A stream's seed from a start value and the bytes that name the stream (ids).
+pub fn seed(start: u64, bytes: impl Iterator<Item = u8>) -> u64 {
+    bytes.fold(start, |s, b| {
+        s.wrapping_mul(0x100_0000_01B3).wrapping_add(u64::from(b))
+    })
+}
+
 /// `DRAWS` values of one quantity.
 pub type Samples = Vec<f64>;
 
 /// The draws of a parameter: its standard-normal quantiles come from the parameter's own
 /// stream (seeded by its id), so adding a parameter does not change the others' draws.
 pub fn draws_for(id: &str, range: &Range) -> Samples {
-    let mut seed = 0xDC1E_u64;
-    for b in id.bytes() {
-        seed = seed
-            .wrapping_mul(0x100_0000_01B3)
-            .wrapping_add(u64::from(b));
-    }
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(seed(0xDC1E, id.bytes()));
     (0..DRAWS).map(|_| range.at(rng.normal())).collect()
 }
 

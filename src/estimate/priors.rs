@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::mc::{DRAWS, Range, Rng, Samples, percentiles};
+use super::mc::{DRAWS, Range, Rng, Samples, percentiles, seed};
 
 pub const MIN_POOL: usize = 5;
 
@@ -142,12 +142,7 @@ impl Prior {
     /// uniformly, times a log-normal kernel of
     /// bandwidth h (Silverman's rule on the logs) divided by its mean exp(h²/2).
     pub fn draws(&self, facility_id: &str) -> Samples {
-        let mut seed = 0x5EED_0001_u64;
-        for b in self.id.bytes().chain(facility_id.bytes()) {
-            seed = seed
-                .wrapping_mul(0x100_0000_01B3)
-                .wrapping_add(u64::from(b));
-        }
+        let seed = seed(0x5EED_0001, self.id.bytes().chain(facility_id.bytes()));
         let logs: Vec<f64> = self.values.iter().map(|v| v.ln()).collect();
         let n = logs.len() as f64;
         let mean = logs.iter().sum::<f64>() / n;
@@ -172,13 +167,7 @@ fn bootstrap_mean_factors(id: &str, values: &[f64]) -> Vec<f64> {
     if n == 0 || mean <= 0.0 || !mean.is_finite() {
         return vec![1.0; DRAWS];
     }
-    let mut seed = 0xB007_5742_u64;
-    for b in id.bytes() {
-        seed = seed
-            .wrapping_mul(0x100_0000_01B3)
-            .wrapping_add(u64::from(b));
-    }
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(seed(0xB007_5742, id.bytes()));
     let factors: Vec<f64> = (0..DRAWS)
         .map(|_| {
             let total: f64 = (0..n)
