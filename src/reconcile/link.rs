@@ -454,7 +454,7 @@ struct Clusters {
     /// Per record: its precise point and tolerance.
     points: Vec<Option<((f64, f64), f64)>>,
     /// Per root: the cluster holds one site mapped in two places (a must-link across
-    /// places); a record joins it only if no precise member is far from its own point.
+    /// places); a record joins it only near the place its members agree on (`far_apart`).
     spread: Vec<bool>,
 }
 
