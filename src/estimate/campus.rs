@@ -1,6 +1,7 @@
 //! Facts attached to campuses, in the estimates: the governing fact of a campus (its total IT
 //! from its own power or surface) less the buildings with their own evidence (or a figure of
-//! their own from a fact about fewer buildings), shared equally among the buildings without (a campus power is shared, not copied to each); a typical
+//! their own from a fact about fewer buildings), shared equally among the buildings without
+//! (a campus power is shared, not copied to each); a typical
 //! building for the buildings of a campus without a governing fact; an operator's regional
 //! total as a bound on the sum of its sites in the département (scaling the estimates that
 //! rest on evidence no newer than the total, never a disclosed or measured value).
