@@ -339,14 +339,20 @@ fn places<'a>(
 /// itself in one building. When every building it was refused for is on one campus, its
 /// records leave the facilities and are held as campus facts of those buildings (attached by
 /// [`attach`] like any campus fact): the site is counted once, and its figure is shared, not
-/// added. Returns the number of records moved.
+/// added. The campuses are then formed again without the facilities that left, so that no
+/// campus id names one of them.
 pub fn hold_unplaced(
     located: &mut Vec<LocatedRecord>,
     recon: &mut Reconciliation,
     held: &mut Held,
     reg: &OperatorRegistry,
-) -> usize {
+) {
     use crate::model::PointPrecision;
+    use crate::reconcile::link::{Outcome, Refusal};
+    let refusals = [
+        Outcome::Ambiguous.as_str(),
+        Refusal::ImpreciseBridge.as_str(),
+    ];
     let (facility_of, campus_of) = places(located, recon);
     let imprecise: HashSet<&str> = located
         .iter()
@@ -361,7 +367,7 @@ pub fn hold_unplaced(
     // Facility → the records its imprecise members were refused for.
     let mut refused_for: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for p in &recon.pairs {
-        if !matches!(p.outcome, "ambiguous" | "blocked_imprecise_bridge") {
+        if !refusals.contains(&p.outcome) {
             continue;
         }
         for (x, y) in [(&p.record_a, &p.record_b), (&p.record_b, &p.record_a)] {
@@ -394,11 +400,10 @@ pub fn hold_unplaced(
         })
         .collect();
     if moved.is_empty() {
-        return 0;
+        return;
     }
     let mut keep_records = Vec::with_capacity(located.len());
     let mut keep_facility = Vec::with_capacity(located.len());
-    let mut n = 0;
     for (lr, f) in std::mem::take(located)
         .into_iter()
         .zip(std::mem::take(&mut recon.record_facility))
@@ -413,7 +418,6 @@ pub fn hold_unplaced(
                     targets: targets.clone(),
                     exact: true,
                 });
-                n += 1;
             }
             None => {
                 keep_records.push(lr);
@@ -427,7 +431,7 @@ pub fn hold_unplaced(
         .facilities
         .retain(|f| !moved.contains_key(&f.facility_id));
     recon.links.retain(|l| !moved.contains_key(&l.facility_id));
-    n
+    crate::reconcile::campus::assign_campuses(&mut recon.facilities);
 }
 
 /// After reconciliation: each held fact gets the campus (the campus holding most of the
