@@ -127,22 +127,20 @@ pub fn choose_status(members: &[LocatedRecord], tiers: &[u8]) -> (Status, FieldC
 }
 
 /// The point from the most precise geometry (building > address > approximate > commune),
-/// then the place most members agree on (members within that precision's tolerance: when
-/// two mapped objects of one site sit in different places, the place more sources put it
-/// wins), then trust tier, then record key. Returns the member index.
+/// then the place most members agree on ([`super::link::agreement`]: when two mapped
+/// objects of one site sit in different places, the place more records put it wins), then
+/// trust tier, then record key. Returns the member index.
 pub fn choose_point(members: &[LocatedRecord], tiers: &[u8]) -> Option<(usize, FieldChoice)> {
-    let support = |m: &LocatedRecord| -> usize {
-        let (Some(p), tol) = (
-            m.record.point,
-            super::link::tolerance_m(m.record.point_precision),
-        ) else {
-            return 0;
-        };
-        members
-            .iter()
-            .filter_map(|o| o.record.point)
-            .filter(|q| crate::common::distance_m((p.lon, p.lat), (q.lon, q.lat)) <= tol)
-            .count()
+    use super::link::{agreement, placed, tolerance_m};
+    let lonlat = |m: &LocatedRecord| m.record.point.map(|p| (p.lon, p.lat));
+    let places: Vec<((f64, f64), f64)> = members
+        .iter()
+        .filter_map(|m| placed(lonlat(m), m.record.point_precision))
+        .collect();
+    let support = |m: &LocatedRecord| {
+        lonlat(m).map_or(0, |p| {
+            agreement(p, tolerance_m(m.record.point_precision), &places)
+        })
     };
     let best = members
         .iter()

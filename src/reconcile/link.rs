@@ -170,6 +170,23 @@ pub const SAME_CITY_M: f64 = 20_000.0;
 /// The must-link of two records of one site mapped in two places.
 const SAME_SITE_ELSEWHERE: &str = "same_operator_code_and_name";
 
+/// A record's point with its precision's tolerance, when the point says where the site is
+/// (not for a commune-level or missing point).
+pub(crate) fn placed(point: Option<(f64, f64)>, p: PointPrecision) -> Option<((f64, f64), f64)> {
+    let tol = tolerance_m(p);
+    point.filter(|_| tol.is_finite()).map(|q| (q, tol))
+}
+
+/// How many placed points lie within `tol` metres of `p` (itself included): how far the
+/// records agree on that place. `golden::choose_point` puts a facility where its records
+/// agree most, and a spread cluster takes only records near that same place.
+pub(crate) fn agreement(p: (f64, f64), tol: f64, points: &[((f64, f64), f64)]) -> usize {
+    points
+        .iter()
+        .filter(|(q, _)| distance_m(p, *q) <= tol)
+        .count()
+}
+
 /// How far apart two points of this precision may be and still be one site, metres.
 pub(crate) fn tolerance_m(p: PointPrecision) -> f64 {
     match p {
@@ -451,7 +468,7 @@ struct Clusters {
     /// Per root: how many members have a precise point / are identified.
     precise: Vec<u32>,
     identified: Vec<u32>,
-    /// Per record: its precise point and tolerance.
+    /// Per record: its point and tolerance ([`placed`]).
     points: Vec<Option<((f64, f64), f64)>>,
     /// Per root: the cluster holds one site mapped in two places (a must-link across
     /// places); a record joins it only near the place its members agree on (`far_apart`).
@@ -474,11 +491,7 @@ impl Clusters {
             identified: records.iter().map(|r| u32::from(identified(r))).collect(),
             points: records
                 .iter()
-                .map(|r| {
-                    r.point
-                        .filter(|_| precise(r))
-                        .map(|p| (p, tolerance_m(r.precision)))
-                })
+                .map(|r| placed(r.point, r.precision))
                 .collect(),
             spread: vec![false; n],
         }
@@ -559,11 +572,11 @@ impl Clusters {
         Outcome::Accepted
     }
 
-    /// Whether joining would put a precise point more than ten tolerances (the `far_apart`
-    /// rule of a pair) from the place a spread cluster's members agree on most: its precise
-    /// point with the most precise members within its tolerance. A record at that place may
-    /// join; one at the outvoted place may not. Only asked of spread clusters, which are few
-    /// and small.
+    /// Whether joining would put a point more than ten tolerances (the `far_apart` rule of a
+    /// pair) from the place a spread cluster's members agree on most: its most precise point
+    /// with the most members within its tolerance ([`agreement`], the order of
+    /// `golden::choose_point`). A record at that place may join; one at the outvoted place
+    /// may not. Only asked of spread clusters, which are few and small.
     fn far_apart(&self, ra: u32, rb: u32) -> bool {
         let pts = |r: u32| -> Vec<((f64, f64), f64)> {
             self.members[r as usize]
@@ -577,9 +590,9 @@ impl Clusters {
         };
         let anchor = |v: &[((f64, f64), f64)]| {
             v.iter()
-                .max_by_key(|(p, tp)| {
-                    let support = v.iter().filter(|(q, _)| distance_m(*p, *q) <= *tp).count();
-                    (support, std::cmp::Reverse((tp * 1000.0) as u64))
+                .min_by(|(p, tp), (q, tq)| {
+                    tp.total_cmp(tq)
+                        .then(agreement(*q, *tq, v).cmp(&agreement(*p, *tp, v)))
                 })
                 .copied()
         };
