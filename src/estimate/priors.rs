@@ -230,7 +230,7 @@ fn fit_pool(pool: &'static str, v: &[&Sample]) -> Prior {
         }
     });
     let id = format!("it_mw_prior_fitted_{pool}");
-    let values = energy.unwrap_or(it.clone());
+    let values = energy.unwrap_or_else(|| it.clone());
     Prior {
         mean_factors: bootstrap_mean_factors(&id, &values),
         id,

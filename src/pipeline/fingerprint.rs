@@ -1,7 +1,7 @@
 //! Unchanged builds: the fingerprint of a build's inputs (tool version and executable,
-//! options, catalog files, every snapshot, then the parcel files the cadastre stage read) kept in
-//! `<out>/.fingerprint` after a build where every source was fresh; a build whose inputs
-//! match it keeps the outputs and parses nothing.
+//! options, catalog files, every snapshot, then the parcel files the cadastre stage read)
+//! kept in `<out>/.fingerprint` after a build where every source was fresh; a build whose
+//! inputs match it keeps the outputs and parses nothing.
 
 use std::path::PathBuf;
 

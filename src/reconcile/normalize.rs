@@ -93,8 +93,9 @@ impl OperatorRegistry {
     }
 
     /// The registered operator whose alias appears as whole words in a name (longest alias
-    /// wins), for records with no operator field (`Datacenter IBM`, `Equinix PA3`). A former operator (`ex-Euclyde`, `ex Jaguar Network`: up to the next `(`, `)`, `;` or
-    /// `,`) is not the operator.
+    /// wins), for records with no operator field (`Datacenter IBM`, `Equinix PA3`). A former
+    /// operator (`ex-Euclyde`, `ex Jaguar Network`: up to the next `(`, `)`, `;` or `,`) is
+    /// not the operator.
     pub fn find_in_name(&self, name: &str) -> Option<&Operator> {
         let current: Vec<String> = name
             .split(['(', ')', ';', ','])
