@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::model::{IssueCode, PowerKind, SurfaceKind};
+
 use crate::error::CatalogError;
 use crate::osm::{OverpassArea, OverpassOutput, OverpassQuery};
 
@@ -414,8 +416,30 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
                 ));
             }
         }
+        for (j, q) in mapping.power.iter().enumerate() {
+            if PowerKind::from_name(&q.kind).is_none() {
+                return Err(invalid(
+                    &format!("files[{i}].mapping.power[{j}].kind"),
+                    format!(
+                        "unknown power kind `{}` (it, facility, grid_mva, thermal, planned, unspecified)",
+                        q.kind
+                    ),
+                ));
+            }
+        }
+        for (j, q) in mapping.surface.iter().enumerate() {
+            if SurfaceKind::from_name(&q.kind).is_none() {
+                return Err(invalid(
+                    &format!("files[{i}].mapping.surface[{j}].kind"),
+                    format!(
+                        "unknown surface kind `{}` (white_space, floor_area, site_area, footprint, unspecified)",
+                        q.kind
+                    ),
+                ));
+            }
+        }
         if let Some(rule) = &mapping.exclude
-            && crate::model::issue_codes::lookup(&rule.code).is_none()
+            && IssueCode::lookup(&rule.code).is_none()
         {
             return Err(invalid(
                 "mapping.exclude.code",
@@ -524,6 +548,25 @@ name = "a.geojson"
             .to_string();
         assert!(err.contains("sources/demo.toml"), "{err}");
         assert!(err.contains("bogus"), "{err}");
+    }
+
+    #[test]
+    fn quantity_kinds_are_known_names() {
+        let with = |section: &str, kind: &str| {
+            let text = format!(
+                "{MINIMAL}\n[[mapping.{section}]]\nfield = \"f\"\nunit = \"text\"\nkind = \"{kind}\"\n"
+            );
+            parse_spec(Path::new("sources/demo.toml"), &text).map_err(|e| e.to_string())
+        };
+        assert!(with("power", "grid_mva").is_ok());
+        assert!(with("surface", "white_space").is_ok());
+        let err = with("power", "facilty").unwrap_err();
+        assert!(
+            err.contains("mapping.power[0].kind") && err.contains("facilty"),
+            "{err}"
+        );
+        let err = with("surface", "it").unwrap_err();
+        assert!(err.contains("mapping.surface[0].kind"), "{err}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use crate::common::slug;
 use crate::geo::stage::LocatedRecord;
-use crate::model::{DataIssue, IssueAction, Record, issue_codes};
+use crate::model::{DataIssue, IssueAction, IssueCode, Record};
 use crate::reconcile::normalize::OperatorRegistry;
 use crate::reconcile::{LinkRow, Reconciliation};
 
@@ -264,7 +264,7 @@ pub fn hold_out(
         if scope == Scope::RegionalTotal {
             issues.push(fact_issue(
                 &lr.record,
-                issue_codes::AGGREGATE_FACT,
+                IssueCode::AggregateFact,
                 format!(
                     "a figure over several sites, not a site: a constraint on the {} records of {} in département {}",
                     targets.len(),
@@ -286,7 +286,7 @@ pub fn hold_out(
         } else {
             issues.push(fact_issue(
                 &lr.record,
-                issue_codes::FACT_UNATTACHED,
+                IssueCode::FactUnattached,
                 format!(
                     "a {} fact, not a site, and no building of its operator is on record in its commune",
                     scope.as_str().replace('_', " ")
@@ -303,7 +303,7 @@ fn site_level_figure(r: &Record) -> bool {
     r.point_precision == crate::model::PointPrecision::Approximate && !r.powers.is_empty()
 }
 
-fn fact_issue(r: &Record, code: &'static str, message: String) -> DataIssue {
+fn fact_issue(r: &Record, code: IssueCode, message: String) -> DataIssue {
     DataIssue {
         source_id: r.source_id.clone(),
         code,

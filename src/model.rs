@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::common::IssueCode;
+
 /// WGS 84 longitude/latitude, in degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LonLat {
@@ -155,6 +157,28 @@ pub enum SurfaceKind {
     Footprint,
     /// The source does not say.
     Unspecified,
+}
+
+impl PowerKind {
+    /// The kind of its snake_case name (`it`, `facility`, `grid_mva`, `thermal`, `planned`,
+    /// `unspecified`), as a catalog names it.
+    pub fn from_name(name: &str) -> Option<PowerKind> {
+        from_serde_name(name)
+    }
+}
+
+impl SurfaceKind {
+    /// The kind of its snake_case name (`white_space`, `floor_area`, `site_area`, `footprint`,
+    /// `unspecified`), as a catalog names it.
+    pub fn from_name(name: &str) -> Option<SurfaceKind> {
+        from_serde_name(name)
+    }
+}
+
+/// A unit-variant enum from its serde name.
+fn from_serde_name<T: serde::de::DeserializeOwned>(name: &str) -> Option<T> {
+    use serde::de::{IntoDeserializer, value::Error};
+    T::deserialize(IntoDeserializer::<Error>::into_deserializer(name)).ok()
 }
 
 /// An observed power figure, as published.
@@ -315,146 +339,14 @@ impl IssueAction {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DataIssue {
     pub source_id: String,
-    /// Stable snake_case code (see `issue_codes`).
-    pub code: &'static str,
+    /// Stable code, stored by its snake_case name.
+    pub code: IssueCode,
     pub action: IssueAction,
     pub file: String,
     /// Row number, feature index or JSON path in the file.
     pub locator: String,
     pub record_key: Option<String>,
     pub message: String,
-}
-
-/// The stable data-issue codes. Adding one is fine; renaming one is a breaking change.
-pub mod issue_codes {
-    /// Latitude and longitude were swapped in the source; repaired.
-    pub const COORDS_SWAPPED: &str = "coords_swapped";
-    /// No usable coordinates; kept if a postcode or commune can locate it.
-    pub const MISSING_COORDS: &str = "missing_coords";
-    /// Coordinates that are not numbers or out of range.
-    pub const INVALID_COORDS: &str = "invalid_coords";
-    /// The point is not in France (nor within tolerance of its border/coast).
-    pub const OUTSIDE_FRANCE: &str = "outside_france";
-    /// The point fell just outside the simplified boundaries and was snapped to the nearest département.
-    pub const SNAPPED_TO_BOUNDARY: &str = "snapped_to_boundary";
-    /// Located by postcode because the point is missing.
-    pub const LOCATED_BY_POSTCODE: &str = "located_by_postcode";
-    /// Located at the commune named by the source because the point is missing.
-    pub const LOCATED_BY_COMMUNE: &str = "located_by_commune";
-    /// Neither point, postcode nor commune: cannot be placed.
-    pub const UNLOCATABLE: &str = "unlocatable";
-    /// A value that is not an OSM id sat in the id column (shifted columns).
-    pub const ID_NOT_OSM: &str = "id_not_osm";
-    /// A JavaScript object leaked into a field as `[object Object]`.
-    pub const OBJECT_OBJECT: &str = "object_object_value";
-    /// A field held an embedded newline; normalised to a space.
-    pub const EMBEDDED_NEWLINE: &str = "embedded_newline";
-    /// The same record key twice in a source; later copies dropped.
-    pub const DUPLICATE_RECORD: &str = "duplicate_record";
-    /// Same coordinates and same attributes as an earlier row; kept (reconciliation merges them).
-    pub const DUPLICATE_POINT: &str = "duplicate_point";
-    /// A value the source marks as a default, not an observation (e.g. `capacity_source = iea_default`).
-    pub const DEFAULT_NOT_OBSERVED: &str = "default_value_not_observed";
-    /// A power or surface string that could not be read as a number with a unit.
-    pub const UNPARSED_QUANTITY: &str = "unparsed_quantity";
-    /// A row with fewer or more fields than the header.
-    pub const ROW_SHAPE: &str = "row_shape_mismatch";
-    /// A feature without geometry or with a geometry that is not a point.
-    pub const BAD_GEOMETRY: &str = "bad_geometry";
-    /// A record that is not a data centre (e.g. an internet exchange point listed as a hub).
-    pub const NOT_A_DATA_CENTRE: &str = "not_a_data_centre";
-    /// A fact about several sites (an operator total) that is kept as a published figure, not a site.
-    pub const AGGREGATE_FACT: &str = "aggregate_fact";
-    /// A record with no name, operator, code or address: only a point.
-    pub const ANONYMOUS_POINT: &str = "anonymous_point";
-    /// A placeholder (`Unknown`, `n/a`) where a value should be; ignored.
-    pub const PLACEHOLDER_VALUE: &str = "placeholder_value";
-    /// A site's commune has no cadastre parcel file (not published, not in the mirror, or the
-    /// download failed): its facilities get no parcel.
-    pub const CADASTRE_COMMUNE_MISSING: &str = "cadastre_commune_missing";
-    /// A commune's parcel file could not be read (cut short, not gzip, too large, bad JSON).
-    pub const CADASTRE_FILE_UNREADABLE: &str = "cadastre_file_unreadable";
-    /// Parcel-level problems of the Etalab reader (`src/cadastre/issues.rs`).
-    pub const PARCEL_MISSING_CONTENANCE: &str = "parcel_missing_contenance";
-    pub const PARCEL_INVALID_RING: &str = "parcel_invalid_ring";
-    pub const PARCEL_BAD_GEOMETRY: &str = "parcel_bad_geometry";
-    pub const PARCEL_MISSING_ID: &str = "parcel_missing_id";
-    pub const PARCEL_NOT_AN_OBJECT: &str = "parcel_not_an_object";
-    pub const PARCEL_UNREADABLE: &str = "parcel_unreadable";
-    /// The source lists the object as deleted (PeeringDB `status = "deleted"`).
-    pub const DELETED_AT_SOURCE: &str = "deleted_at_source";
-    /// A web page whose site-block selector matches nothing: its layout changed (or it is
-    /// not a site page); nothing was read from it.
-    pub const PAGE_LAYOUT_CHANGED: &str = "page_layout_changed";
-    /// A site block of a web page without a field the catalog requires (name, code,
-    /// address, figures); the block was dropped.
-    pub const PAGE_FIELD_MISSING: &str = "page_field_missing";
-    /// Bytes of a record that are not UTF-8: decoded lossily (U+FFFD), the byte offset named.
-    pub const INVALID_UTF8: &str = "invalid_utf8";
-    /// A NUL byte in a record: removed.
-    pub const NUL_BYTE: &str = "nul_byte";
-    /// A raw control character inside a JSON string (not allowed by JSON): made a space.
-    pub const CONTROL_CHARACTER: &str = "control_character";
-    /// A feature or entry that is not a JSON object: dropped.
-    pub const NOT_AN_OBJECT: &str = "not_an_object";
-    /// A number out of the f64 range, `NaN` or `Infinity`: the value is ignored.
-    pub const NON_FINITE_NUMBER: &str = "non_finite_number";
-    /// A value of the wrong JSON type (an object where a text or a number is expected).
-    pub const WRONG_JSON_TYPE: &str = "wrong_json_type";
-    /// A field longer than the per-field cap: the value is ignored.
-    pub const OVERSIZED_FIELD: &str = "oversized_field";
-    /// A disclosed fact about a typical building or a past state of a site, with no building
-    /// of its operator on record in its commune to attach to: not a site, so not kept.
-    pub const FACT_UNATTACHED: &str = "fact_unattached";
-
-    /// Every code, for lookups from the catalog and for the schema.
-    pub const ALL: &[&str] = &[
-        COORDS_SWAPPED,
-        MISSING_COORDS,
-        INVALID_COORDS,
-        OUTSIDE_FRANCE,
-        SNAPPED_TO_BOUNDARY,
-        LOCATED_BY_POSTCODE,
-        LOCATED_BY_COMMUNE,
-        UNLOCATABLE,
-        ID_NOT_OSM,
-        OBJECT_OBJECT,
-        EMBEDDED_NEWLINE,
-        DUPLICATE_RECORD,
-        DUPLICATE_POINT,
-        DEFAULT_NOT_OBSERVED,
-        UNPARSED_QUANTITY,
-        ROW_SHAPE,
-        BAD_GEOMETRY,
-        NOT_A_DATA_CENTRE,
-        AGGREGATE_FACT,
-        ANONYMOUS_POINT,
-        PLACEHOLDER_VALUE,
-        CADASTRE_COMMUNE_MISSING,
-        CADASTRE_FILE_UNREADABLE,
-        PARCEL_MISSING_CONTENANCE,
-        PARCEL_INVALID_RING,
-        PARCEL_BAD_GEOMETRY,
-        PARCEL_MISSING_ID,
-        PARCEL_NOT_AN_OBJECT,
-        PARCEL_UNREADABLE,
-        DELETED_AT_SOURCE,
-        PAGE_LAYOUT_CHANGED,
-        PAGE_FIELD_MISSING,
-        INVALID_UTF8,
-        NUL_BYTE,
-        CONTROL_CHARACTER,
-        NOT_AN_OBJECT,
-        NON_FINITE_NUMBER,
-        WRONG_JSON_TYPE,
-        OVERSIZED_FIELD,
-        FACT_UNATTACHED,
-    ];
-
-    /// The static code for a code written in the catalog.
-    pub fn lookup(code: &str) -> Option<&'static str> {
-        ALL.iter().copied().find(|c| *c == code)
-    }
 }
 
 /// A published figure (press, studies, regulators), kept to set beside the build: a count of
@@ -635,7 +527,7 @@ struct DataIssueRead {
 impl TryFrom<DataIssueRead> for DataIssue {
     type Error = String;
     fn try_from(r: DataIssueRead) -> Result<DataIssue, String> {
-        let code = issue_codes::lookup(&r.code)
+        let code = IssueCode::lookup(&r.code)
             .ok_or_else(|| format!("unknown data-issue code `{}`", r.code))?;
         Ok(DataIssue {
             source_id: r.source_id,

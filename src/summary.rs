@@ -71,7 +71,7 @@ pub fn render(report: &BuildReport) -> String {
     let mut by_code: BTreeMap<(&str, &str, &str), usize> = BTreeMap::new();
     for i in &inv.issues {
         *by_code
-            .entry((i.code, i.source_id.as_str(), i.action.as_str()))
+            .entry((i.code.as_str(), i.source_id.as_str(), i.action.as_str()))
             .or_default() += 1;
     }
     if !by_code.is_empty() {

@@ -311,7 +311,7 @@ fn kept(out: &ParseOutput) -> usize {
 fn code_counts(out: &ParseOutput) -> BTreeMap<&'static str, usize> {
     let mut m = BTreeMap::new();
     for i in &out.issues {
-        *m.entry(i.code).or_default() += 1;
+        *m.entry(i.code.as_str()).or_default() += 1;
     }
     m
 }

@@ -6,10 +6,10 @@
 
 use super::lenient::{self, Doc, Flaw};
 use super::mapped::issue;
-use super::{Adapter, FileInput};
+use super::{About, Adapter, FileInput};
 use crate::error::ParseError;
 use crate::geo::locate::{self, LocateError};
-use crate::model::{AdminPart, DataIssue, IssueAction, ParseOutput, issue_codes};
+use crate::model::{AdminPart, DataIssue, IssueAction, IssueCode, ParseOutput};
 
 pub struct AdminBoundaries;
 
@@ -123,16 +123,12 @@ fn row_units(input: &FileInput<'_>) -> Result<Vec<Unit>, ParseError> {
 }
 
 impl Adapter for AdminBoundaries {
-    fn name(&self) -> &'static str {
-        "admin-boundaries"
-    }
-
-    fn version(&self) -> u32 {
-        1
-    }
-
-    fn summary(&self) -> &'static str {
-        "Département/commune boundaries (GeoJSON) and INSEE COG tables (CSV)"
+    fn about(&self) -> About {
+        About {
+            name: "admin-boundaries",
+            version: 1,
+            summary: "Département/commune boundaries (GeoJSON) and INSEE COG tables (CSV)",
+        }
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
@@ -180,7 +176,7 @@ impl Adapter for AdminBoundaries {
                 Ok(one) => append(&mut part, one),
                 Err(e) => issues.push(issue(
                     input,
-                    issue_codes::ROW_SHAPE,
+                    IssueCode::RowShapeMismatch,
                     IssueAction::Dropped,
                     &unit.locator,
                     None,
@@ -242,7 +238,7 @@ mod tests {
         };
         let codes: Vec<&str> = deps.iter().map(|d| d.code.as_str()).collect();
         assert_eq!(codes, ["93", "95"]);
-        let issues: Vec<&str> = out.issues.iter().map(|i| i.code).collect();
+        let issues: Vec<&str> = out.issues.iter().map(|i| i.code.as_str()).collect();
         assert_eq!(
             issues,
             ["not_an_object", "non_finite_number", "row_shape_mismatch"]

@@ -8,24 +8,20 @@ use serde_json::{Map, Value};
 
 use super::lenient;
 use super::mapped::{self, Entry, Mapped};
-use super::{Adapter, FileInput};
+use super::{About, Adapter, FileInput};
 use crate::catalog::Mapping;
 use crate::error::ParseError;
-use crate::model::{IssueAction, ParseOutput, issue_codes};
+use crate::model::{IssueAction, IssueCode, ParseOutput};
 
 pub struct CsvTable;
 
 impl Adapter for CsvTable {
-    fn name(&self) -> &'static str {
-        "csv"
-    }
-
-    fn version(&self) -> u32 {
-        1
-    }
-
-    fn summary(&self) -> &'static str {
-        "CSV with a header row; columns mapped in the catalog"
+    fn about(&self) -> About {
+        About {
+            name: "csv",
+            version: 1,
+            summary: "CSV with a header row; columns mapped in the catalog",
+        }
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
@@ -130,7 +126,7 @@ impl CsvTable {
                     .extend(lenient::flaw_issues(input, &flaws, &[], &locator, None));
                 out.issues.push(mapped::issue(
                     input,
-                    issue_codes::ROW_SHAPE,
+                    IssueCode::RowShapeMismatch,
                     IssueAction::Dropped,
                     &locator,
                     None,
@@ -146,7 +142,7 @@ impl CsvTable {
                 .extend(lenient::flaw_issues(input, &flaws, &[], &locator, None));
             out.issues.push(mapped::issue(
                 input,
-                issue_codes::ROW_SHAPE,
+                IssueCode::RowShapeMismatch,
                 IssueAction::Dropped,
                 &locator,
                 None,
@@ -158,7 +154,7 @@ impl CsvTable {
         if !state.seen_rows.insert(values.clone()) {
             out.issues.push(mapped::issue(
                 input,
-                issue_codes::DUPLICATE_RECORD,
+                IssueCode::DuplicateRecord,
                 IssueAction::Dropped,
                 &locator,
                 None,
@@ -197,7 +193,7 @@ impl CsvTable {
                         if let Some(first) = state.seen_points.get(&point) {
                             out.issues.push(mapped::issue(
                                 input,
-                                issue_codes::DUPLICATE_POINT,
+                                IssueCode::DuplicatePoint,
                                 IssueAction::Kept,
                                 &locator,
                                 Some(&record.record_key),
@@ -294,7 +290,7 @@ name = "map.csv"
     }
 
     fn codes(out: &ParseOutput) -> Vec<&str> {
-        out.issues.iter().map(|i| i.code).collect()
+        out.issues.iter().map(|i| i.code.as_str()).collect()
     }
 
     #[test]
@@ -370,7 +366,7 @@ name = "map.csv"
         let bad: Vec<_> = out
             .issues
             .iter()
-            .filter(|i| i.code == issue_codes::INVALID_UTF8)
+            .filter(|i| i.code == IssueCode::InvalidUtf8)
             .collect();
         assert_eq!(bad.len(), 1, "{:?}", out.issues);
         assert_eq!(bad[0].locator, "row 3 (line 4)");
@@ -393,7 +389,7 @@ name = "map.csv"
         let out = CsvTable.parse(&input(&s, crlf.as_bytes())).unwrap();
         assert_eq!(out.records.len(), plain.records.len());
         let codes = |o: &ParseOutput| {
-            let mut c: Vec<&str> = o.issues.iter().map(|i| i.code).collect();
+            let mut c: Vec<&str> = o.issues.iter().map(|i| i.code.as_str()).collect();
             c.sort_unstable();
             c
         };

@@ -11,11 +11,11 @@ use serde_json::value::RawValue;
 
 use super::lenient::{self, Doc};
 use super::mapped::issue;
-use super::{Adapter, FileInput, fields};
+use super::{About, Adapter, FileInput, fields, kinds};
 use crate::error::ParseError;
 use crate::model::{
-    IssueAction, ParseOutput, PointPrecision, PowerFact, PowerKind, PublishedCount, Record, Status,
-    SurfaceFact, SurfaceKind, issue_codes,
+    IssueAction, IssueCode, ParseOutput, PointPrecision, PowerFact, PowerKind, PublishedCount,
+    Record, Status, SurfaceFact, SurfaceKind,
 };
 
 pub struct DisclosureFacts;
@@ -84,16 +84,12 @@ struct CountFact {
 }
 
 impl Adapter for DisclosureFacts {
-    fn name(&self) -> &'static str {
-        "disclosure-facts"
-    }
-
-    fn version(&self) -> u32 {
-        3
-    }
-
-    fn summary(&self) -> &'static str {
-        "Quoted operator facts (m², ha, MW, MVA with what they measure) and published counts and totals"
+    fn about(&self) -> About {
+        About {
+            name: "disclosure-facts",
+            version: 3,
+            summary: "Quoted operator facts (m², ha, MW, MVA with what they measure) and published counts and totals",
+        }
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
@@ -163,7 +159,7 @@ impl Adapter for DisclosureFacts {
                     } else {
                         out.issues.push(issue(
                             input,
-                            issue_codes::UNPARSED_QUANTITY,
+                            IssueCode::UnparsedQuantity,
                             IssueAction::Dropped,
                             &locator,
                             None,
@@ -289,105 +285,79 @@ fn fact_record(input: &FileInput<'_>, f: &Fact, locator: String) -> Record {
             ""
         }
     ));
-    if let Some(v) = f.power_mw {
-        r.powers.push(PowerFact {
-            value: v,
-            unit: "MW",
-            kind: power_kind(f.power_kind.as_deref(), &quote),
-            kind_text: f.power_kind.clone(),
-            field: "power_mw".into(),
-        });
+    // Each figure with its unit, what it measures and the words that say so.
+    let powers = [
+        (
+            f.power_mw,
+            "MW",
+            kinds::power_kind(f.power_kind.as_deref().unwrap_or(&quote), "MW"),
+            f.power_kind.clone(),
+            "power_mw",
+        ),
+        (
+            f.power_mva,
+            "MVA",
+            PowerKind::GridMva,
+            Some("MVA".into()),
+            "power_mva",
+        ),
+        (
+            f.facility_power_mw,
+            "MW",
+            PowerKind::Facility,
+            Some("facility".into()),
+            "facility_power_mw",
+        ),
+        (
+            f.planned_power_mw,
+            "MW",
+            PowerKind::Planned,
+            Some("planned".into()),
+            "planned_power_mw",
+        ),
+    ];
+    for (value, unit, kind, kind_text, field) in powers {
+        if let Some(value) = value {
+            r.powers.push(PowerFact {
+                value,
+                unit,
+                kind,
+                kind_text,
+                field: field.into(),
+            });
+        }
     }
-    if let Some(v) = f.power_mva {
-        r.powers.push(PowerFact {
-            value: v,
-            unit: "MVA",
-            kind: PowerKind::GridMva,
-            kind_text: Some("MVA".into()),
-            field: "power_mva".into(),
-        });
-    }
-    if let Some(v) = f.facility_power_mw {
-        r.powers.push(PowerFact {
-            value: v,
-            unit: "MW",
-            kind: PowerKind::Facility,
-            kind_text: Some("facility".into()),
-            field: "facility_power_mw".into(),
-        });
-    }
-    if let Some(v) = f.planned_power_mw {
-        r.powers.push(PowerFact {
-            value: v,
-            unit: "MW",
-            kind: PowerKind::Planned,
-            kind_text: Some("planned".into()),
-            field: "planned_power_mw".into(),
-        });
-    }
-    if let Some(v) = f.surface_m2 {
-        r.surfaces.push(SurfaceFact {
-            value_m2: v,
-            kind: surface_kind(f.surface_kind.as_deref(), &quote),
-            kind_text: f.surface_kind.clone(),
-            field: "surface_m2".into(),
-        });
-    }
-    if let Some(v) = f.floor_area_m2 {
-        r.surfaces.push(SurfaceFact {
-            value_m2: v,
-            kind: SurfaceKind::FloorArea,
-            kind_text: Some("floor area".into()),
-            field: "floor_area_m2".into(),
-        });
-    }
-    if let Some(v) = f.site_area_ha {
-        r.surfaces.push(SurfaceFact {
-            value_m2: v * 10_000.0,
-            kind: SurfaceKind::SiteArea,
-            kind_text: Some("ha".into()),
-            field: "site_area_ha".into(),
-        });
+    let surfaces = [
+        (
+            f.surface_m2,
+            kinds::surface_kind(f.surface_kind.as_deref().unwrap_or(&quote)),
+            f.surface_kind.clone(),
+            "surface_m2",
+        ),
+        (
+            f.floor_area_m2,
+            SurfaceKind::FloorArea,
+            Some("floor area".into()),
+            "floor_area_m2",
+        ),
+        (
+            f.site_area_ha.map(|ha| ha * 10_000.0),
+            SurfaceKind::SiteArea,
+            Some("ha".into()),
+            "site_area_ha",
+        ),
+    ];
+    for (value_m2, kind, kind_text, field) in surfaces {
+        if let Some(value_m2) = value_m2 {
+            r.surfaces.push(SurfaceFact {
+                value_m2,
+                kind,
+                kind_text,
+                field: field.into(),
+            });
+        }
     }
     r
-}
-
-/// What a disclosed MW measures, from the source's own words.
-fn power_kind(kind: Option<&str>, quote: &str) -> PowerKind {
-    let k = kind.unwrap_or_default().to_lowercase();
-    let q = quote.to_lowercase();
-    if k.contains("mwth") || k.contains("thermal") {
-        PowerKind::Thermal
-    } else if k.contains("it ") || k.contains("informatique") {
-        PowerKind::It
-    } else if k.contains("customer")
-        || k.contains("total")
-        || q.contains("puissance électrique")
-        || q.contains("puissance disponible")
-        || q.contains("puissance électrique disponible")
-    {
-        PowerKind::Facility
-    } else {
-        PowerKind::Unspecified
-    }
-}
-
-/// What a disclosed m² measures, from the source's own words.
-fn surface_kind(kind: Option<&str>, quote: &str) -> SurfaceKind {
-    let k = kind.unwrap_or_default().to_lowercase();
-    let q = quote.to_lowercase();
-    if k.contains("it room")
-        || k.contains("utile")
-        || k.contains("nets")
-        || k.contains("white")
-        || q.contains("salles informatiques")
-    {
-        SurfaceKind::WhiteSpace
-    } else if q.contains("surface totale") || k.contains("floor") || k.contains("building") {
-        SurfaceKind::FloorArea
-    } else {
-        SurfaceKind::Unspecified
-    }
 }
 
 #[cfg(test)]

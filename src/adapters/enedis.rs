@@ -11,10 +11,10 @@ use serde_json::value::RawValue;
 
 use super::lenient::{self, Doc};
 use super::mapped::{PointCheck, check_point, issue};
-use super::{Adapter, FileInput, fields};
+use super::{About, Adapter, FileInput, fields};
 use crate::error::ParseError;
 use crate::model::{
-    DataIssue, EnergyObs, IssueAction, ParseOutput, PointPrecision, Record, Status, issue_codes,
+    DataIssue, EnergyObs, IssueAction, IssueCode, ParseOutput, PointPrecision, Record, Status,
 };
 
 pub struct EnedisHistory;
@@ -52,16 +52,12 @@ struct Year {
 }
 
 impl Adapter for EnedisHistory {
-    fn name(&self) -> &'static str {
-        "enedis-history"
-    }
-
-    fn version(&self) -> u32 {
-        1
-    }
-
-    fn summary(&self) -> &'static str {
-        "Enedis annual consumption by address, with yearly MWh history"
+    fn about(&self) -> About {
+        About {
+            name: "enedis-history",
+            version: 1,
+            summary: "Enedis annual consumption by address, with yearly MWh history",
+        }
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
@@ -153,7 +149,7 @@ fn site_record(
         }
         _ => issues.push(issue(
             input,
-            issue_codes::MISSING_COORDS,
+            IssueCode::MissingCoords,
             IssueAction::Kept,
             &r.provenance.locator.clone(),
             Some(&r.record_key),
@@ -222,7 +218,7 @@ name = "data.json"
         assert_eq!(out.units_read, 2);
         // `{"nom":"X","lat":"bad"}`: kept, its latitude of the wrong type left out.
         assert_eq!(out.records.len(), 2);
-        let codes: Vec<&str> = out.issues.iter().map(|i| i.code).collect();
+        let codes: Vec<&str> = out.issues.iter().map(|i| i.code.as_str()).collect();
         assert_eq!(codes, ["missing_coords", "wrong_json_type"]);
     }
 }

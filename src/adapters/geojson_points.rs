@@ -9,23 +9,19 @@ use serde_json::{Map, Value};
 
 use super::lenient::{self, Doc};
 use super::mapped::{self, Entry, Mapped};
-use super::{Adapter, FileInput};
+use super::{About, Adapter, FileInput};
 use crate::error::ParseError;
-use crate::model::{IssueAction, ParseOutput, issue_codes};
+use crate::model::{IssueAction, IssueCode, ParseOutput};
 
 pub struct GeoJsonPoints;
 
 impl Adapter for GeoJsonPoints {
-    fn name(&self) -> &'static str {
-        "geojson"
-    }
-
-    fn version(&self) -> u32 {
-        1
-    }
-
-    fn summary(&self) -> &'static str {
-        "GeoJSON FeatureCollection of points; properties mapped in the catalog"
+    fn about(&self) -> About {
+        About {
+            name: "geojson",
+            version: 1,
+            summary: "GeoJSON FeatureCollection of points; properties mapped in the catalog",
+        }
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
@@ -81,7 +77,7 @@ impl Adapter for GeoJsonPoints {
                     if let Some(message) = geometry_issue {
                         out.issues.push(mapped::issue(
                             input,
-                            issue_codes::BAD_GEOMETRY,
+                            IssueCode::BadGeometry,
                             IssueAction::Repaired,
                             &locator,
                             key,

@@ -12,12 +12,12 @@ use serde::Deserialize;
 use super::fields::{self, Quantity, QuantityUnit};
 use super::lenient;
 use super::mapped::issue;
-use super::{Adapter, FileInput};
+use super::{About, Adapter, FileInput, kinds};
 use crate::catalog::{FileSpec, SourceSpec};
 use crate::error::ParseError;
 use crate::model::{
-    DataIssue, IssueAction, ParseOutput, PointPrecision, PowerFact, PowerKind, Record, Status,
-    SurfaceFact, SurfaceKind, issue_codes,
+    DataIssue, IssueAction, IssueCode, ParseOutput, PointPrecision, PowerFact, Record, Status,
+    SurfaceFact,
 };
 
 /// `[mapping.html]` of a catalog entry: CSS selectors, relative to the page (`block`) or to
@@ -96,16 +96,12 @@ fn selector(css: &str) -> Result<Selector, String> {
 pub struct HtmlPage;
 
 impl Adapter for HtmlPage {
-    fn name(&self) -> &'static str {
-        "html-page"
-    }
-
-    fn version(&self) -> u32 {
-        1
-    }
-
-    fn summary(&self) -> &'static str {
-        "operator web pages; CSS selectors in the catalog ([mapping.html]); figures with their kind"
+    fn about(&self) -> About {
+        About {
+            name: "html-page",
+            version: 1,
+            summary: "operator web pages; CSS selectors in the catalog ([mapping.html]); figures with their kind",
+        }
     }
 
     fn check(&self, spec: &SourceSpec, file: &FileSpec) -> Result<(), (String, String)> {
@@ -145,7 +141,7 @@ impl Adapter for HtmlPage {
             // its last good snapshot is used), and the issue says why.
             out.issues.push(issue(
                 input,
-                issue_codes::PAGE_LAYOUT_CHANGED,
+                IssueCode::PageLayoutChanged,
                 IssueAction::Kept,
                 "page",
                 None,
@@ -188,7 +184,7 @@ impl Adapter for HtmlPage {
             if !missing.is_empty() {
                 out.issues.push(issue(
                     input,
-                    issue_codes::PAGE_FIELD_MISSING,
+                    IssueCode::PageFieldMissing,
                     IssueAction::Dropped,
                     &locator,
                     Some(&key),
@@ -279,7 +275,7 @@ fn read_figure(
         if text.chars().any(|c| c.is_ascii_digit()) && looks_like_figure(text) {
             issues.push(issue(
                 input,
-                issue_codes::UNPARSED_QUANTITY,
+                IssueCode::UnparsedQuantity,
                 IssueAction::ValueIgnored,
                 &record.provenance.locator,
                 Some(&record.record_key),
@@ -288,19 +284,18 @@ fn read_figure(
         }
         return;
     };
-    let words = words(text);
     if let Some((value, unit)) = fields::to_mw(q) {
         record.powers.push(PowerFact {
             value,
             unit,
-            kind: power_kind(&words, unit),
+            kind: kinds::power_kind(text, unit),
             kind_text: Some(text.to_string()),
             field: "html".into(),
         });
     } else if let Some(value_m2) = fields::to_m2(q) {
         record.surfaces.push(SurfaceFact {
             value_m2,
-            kind: surface_kind(&words),
+            kind: kinds::surface_kind(text),
             kind_text: Some(text.to_string()),
             field: "html".into(),
         });
@@ -364,105 +359,11 @@ fn is_thousands_dot(c: &[char], i: usize) -> bool {
             .is_none_or(|x| !x.is_ascii_digit() && *x != ',')
 }
 
-/// Lower-case words of a label (letters and digits; accents kept).
-fn words(text: &str) -> Vec<String> {
-    text.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-fn has_word(words: &[String], w: &[&str]) -> bool {
-    words.iter().any(|x| w.contains(&x.as_str()))
-}
-
-fn has_phrase(words: &[String], phrases: &[&str]) -> bool {
-    let joined = format!(" {} ", words.join(" "));
-    phrases.iter().any(|p| joined.contains(&format!(" {p} ")))
-}
-
-/// What a power figure measures, from its label: a figure in MVA is a grid connection; `IT`,
-/// `informatique`, `critical` → IT; `raccordement`, `grid`, `total`, `facility`,
-/// `électrique` → facility; `à terme`, `planned` → planned.
-fn power_kind(words: &[String], unit: &str) -> PowerKind {
-    if unit == "MVA" {
-        PowerKind::GridMva
-    } else if has_word(
-        words,
-        &["it", "informatique", "critical", "critique", "ups"],
-    ) {
-        PowerKind::It
-    } else if has_word(words, &["planned", "prévue", "prévisionnelle", "ultimate"])
-        || has_phrase(words, &["à terme"])
-    {
-        PowerKind::Planned
-    } else if has_word(
-        words,
-        &[
-            "facility",
-            "total",
-            "totale",
-            "électrique",
-            "electrical",
-            "raccordement",
-            "grid",
-            "site",
-            "utility",
-        ],
-    ) {
-        PowerKind::Facility
-    } else {
-        PowerKind::Unspecified
-    }
-}
-
-/// What a surface figure measures, from its label: `salle blanche`, `white space`, `salles
-/// informatiques`, `colocation`, `data hall`, `IT` → white space; `terrain`, `land`, `parcelle`
-/// → site area; `surface totale`, `total`, `building`, `bâtiment`, `plancher`, `floor` → floor
-/// area.
-fn surface_kind(words: &[String]) -> SurfaceKind {
-    if has_phrase(
-        words,
-        &[
-            "salle blanche",
-            "salles blanches",
-            "white space",
-            "salle informatique",
-            "salles informatiques",
-            "data hall",
-            "data halls",
-            "surface utile",
-        ],
-    ) || has_word(words, &["whitespace", "colocation", "it"])
-    {
-        SurfaceKind::WhiteSpace
-    } else if has_word(words, &["terrain", "land", "parcelle", "foncier", "plot"]) {
-        SurfaceKind::SiteArea
-    } else if has_word(
-        words,
-        &[
-            "totale",
-            "total",
-            "building",
-            "bâtiment",
-            "bâtiments",
-            "plancher",
-            "floor",
-            "gross",
-            "shon",
-        ],
-    ) {
-        SurfaceKind::FloorArea
-    } else {
-        SurfaceKind::Unspecified
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::adapters::test_support;
+    use crate::model::{PowerKind, SurfaceKind};
 
     const NORTHCOLO: &str = r#"
 id = "northcolo"
@@ -589,7 +490,7 @@ name = "datafrance-sites.html"
         // The Marseille block has no address: dropped, with the stable code, and counted.
         assert_eq!(out.issues.len(), 1, "{:?}", out.issues);
         let i = &out.issues[0];
-        assert_eq!(i.code, issue_codes::PAGE_FIELD_MISSING);
+        assert_eq!(i.code, IssueCode::PageFieldMissing);
         assert_eq!(i.action, IssueAction::Dropped);
         assert_eq!(i.record_key.as_deref(), Some("datafrance:MRS4"));
         assert!(i.message.contains("address"), "{}", i.message);
@@ -607,7 +508,7 @@ name = "datafrance-sites.html"
         assert!(out.records.is_empty());
         assert_eq!(out.units_read, 0);
         assert_eq!(out.issues.len(), 1);
-        assert_eq!(out.issues[0].code, issue_codes::PAGE_LAYOUT_CHANGED);
+        assert_eq!(out.issues[0].code, IssueCode::PageLayoutChanged);
         assert!(out.issues[0].message.contains("div.facility"));
     }
 
@@ -631,7 +532,7 @@ name = "datafrance-sites.html"
         assert!(close(q("1.5 MW"), 1.5));
         assert!(close(q("500 kW"), 0.5));
         assert!(close(q("12 MVA"), 12.0));
-        let kind = |t: &str| power_kind(&words(t), "MW");
+        let kind = |t: &str| kinds::power_kind(t, "MW");
         assert_eq!(kind("Puissance IT : 1,5 MW"), PowerKind::It);
         assert_eq!(kind("Puissance informatique 2 MW"), PowerKind::It);
         assert_eq!(
@@ -641,7 +542,7 @@ name = "datafrance-sites.html"
         assert_eq!(kind("Raccordement 20 MW"), PowerKind::Facility);
         assert_eq!(kind("Puissance à terme 30 MW"), PowerKind::Planned);
         assert_eq!(kind("10 MW"), PowerKind::Unspecified);
-        let skind = |t: &str| surface_kind(&words(t));
+        let skind = |t: &str| kinds::surface_kind(t);
         assert_eq!(skind("Salles blanches : 3 000 m²"), SurfaceKind::WhiteSpace);
         assert_eq!(skind("White space 2,000 sq ft"), SurfaceKind::WhiteSpace);
         assert_eq!(skind("Surface totale 12 000 m²"), SurfaceKind::FloorArea);
@@ -670,7 +571,7 @@ name = "datafrance-sites.html"
         assert!(
             out.issues
                 .iter()
-                .any(|i| i.code == issue_codes::UNPARSED_QUANTITY),
+                .any(|i| i.code == IssueCode::UnparsedQuantity),
             "{:?}",
             out.issues
         );

@@ -4,23 +4,19 @@
 
 use super::lenient::{self, Doc};
 use super::mapped::{self, Entry, Mapped};
-use super::{Adapter, FileInput};
+use super::{About, Adapter, FileInput};
 use crate::error::ParseError;
 use crate::model::ParseOutput;
 
 pub struct JsonEntries;
 
 impl Adapter for JsonEntries {
-    fn name(&self) -> &'static str {
-        "json"
-    }
-
-    fn version(&self) -> u32 {
-        1
-    }
-
-    fn summary(&self) -> &'static str {
-        "JSON array of objects at a path; members mapped in the catalog"
+    fn about(&self) -> About {
+        About {
+            name: "json",
+            version: 1,
+            summary: "JSON array of objects at a path; members mapped in the catalog",
+        }
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
@@ -112,7 +108,7 @@ name = "major.json"
         let out = JsonEntries.parse(&input(&s, doc)).unwrap();
         assert_eq!(out.records.len(), 2);
         assert!(out.records.iter().all(|r| r.powers.is_empty()));
-        let codes: Vec<&str> = out.issues.iter().map(|i| i.code).collect();
+        let codes: Vec<&str> = out.issues.iter().map(|i| i.code.as_str()).collect();
         assert_eq!(codes, ["non_finite_number", "non_finite_number"]);
     }
 

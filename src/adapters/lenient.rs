@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use super::FileInput;
 use super::mapped::issue;
 use crate::error::ParseError;
-use crate::model::{DataIssue, IssueAction, issue_codes};
+use crate::model::{DataIssue, IssueAction, IssueCode};
 
 /// Longest text a field may hold (bytes); a longer value is ignored (`oversized_field`).
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -31,7 +31,7 @@ const MAX_BROKEN_BYTES_ANYWAY: usize = 64;
 /// One defect found in the bytes or the JSON text of a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flaw {
-    pub code: &'static str,
+    pub code: IssueCode,
     /// Offset in the text the records are read from.
     pub at: usize,
     /// Offset in the file's bytes, when known (decoding flaws).
@@ -80,7 +80,7 @@ pub fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<Text<'a>, ParseError> {
         for (i, part) in chunk.valid().split('\0').enumerate() {
             if i > 0 {
                 flaws.push(Flaw {
-                    code: issue_codes::NUL_BYTE,
+                    code: IssueCode::NulByte,
                     at: text.len(),
                     byte: Some(byte),
                     detail: String::new(),
@@ -94,7 +94,7 @@ pub fn decode<'a>(file: &str, bytes: &'a [u8]) -> Result<Text<'a>, ParseError> {
         let invalid = chunk.invalid();
         if !invalid.is_empty() {
             flaws.push(Flaw {
-                code: issue_codes::INVALID_UTF8,
+                code: IssueCode::InvalidUtf8,
                 at: text.len(),
                 byte: Some(byte),
                 detail: invalid.iter().map(|b| format!("{b:02x}")).collect(),
@@ -147,7 +147,7 @@ fn repair(text: &str, base: usize) -> (String, Vec<Flaw>, Vec<(usize, isize)>) {
                 b'"' => in_string = false,
                 0..=0x1f => {
                     flaws.push(Flaw {
-                        code: issue_codes::CONTROL_CHARACTER,
+                        code: IssueCode::ControlCharacter,
                         at: base + i,
                         byte: None,
                         detail: format!("U+{c:04X}"),
@@ -190,7 +190,7 @@ fn repair(text: &str, base: usize) -> (String, Vec<Flaw>, Vec<(usize, isize)>) {
             }
         };
         flaws.push(Flaw {
-            code: issue_codes::NON_FINITE_NUMBER,
+            code: IssueCode::NonFiniteNumber,
             at: base + i,
             byte: None,
             detail: text[i..end].to_string(),
@@ -366,7 +366,7 @@ pub fn typed_entry<T: DeserializeOwned>(
         Err(e) => {
             issues.push(issue(
                 input,
-                issue_codes::ROW_SHAPE,
+                IssueCode::RowShapeMismatch,
                 IssueAction::Dropped,
                 locator,
                 None,
@@ -379,15 +379,15 @@ pub fn typed_entry<T: DeserializeOwned>(
 
 /// Screens the members of one entry: a text longer than [`MAX_FIELD_BYTES`] is ignored and
 /// NUL characters (`\u0000` escapes) are removed. Returns (code, member) per finding.
-pub fn screen(obj: &mut Map<String, Value>) -> Vec<(&'static str, String)> {
+pub fn screen(obj: &mut Map<String, Value>) -> Vec<(IssueCode, String)> {
     let mut found = Vec::new();
     for (k, v) in obj.iter_mut() {
         if let Value::String(s) = v {
             if s.len() > MAX_FIELD_BYTES {
-                found.push((issue_codes::OVERSIZED_FIELD, k.clone()));
+                found.push((IssueCode::OversizedField, k.clone()));
                 *v = Value::Null;
             } else if s.contains('\0') {
-                found.push((issue_codes::NUL_BYTE, k.clone()));
+                found.push((IssueCode::NulByte, k.clone()));
                 s.retain(|c| c != '\0');
             }
         }
@@ -400,12 +400,12 @@ pub fn screen(obj: &mut Map<String, Value>) -> Vec<(&'static str, String)> {
 pub fn flaw_issues(
     input: &FileInput<'_>,
     flaws: &[Flaw],
-    screened: &[(&'static str, String)],
+    screened: &[(IssueCode, String)],
     locator: &str,
     record_key: Option<&str>,
 ) -> Vec<DataIssue> {
     let mut out = Vec::new();
-    let mut codes: Vec<&'static str> = flaws.iter().map(|f| f.code).collect();
+    let mut codes: Vec<IssueCode> = flaws.iter().map(|f| f.code).collect();
     codes.sort_unstable();
     codes.dedup();
     for code in codes {
@@ -415,15 +415,15 @@ pub fn flaw_issues(
             .byte
             .map_or_else(String::new, |b| format!(" at byte {b}"));
         let (action, what) = match code {
-            issue_codes::INVALID_UTF8 => (
+            IssueCode::InvalidUtf8 => (
                 IssueAction::Repaired,
                 format!(
                     "bytes not valid UTF-8{at} (`{}`), decoded as U+FFFD",
                     first.detail
                 ),
             ),
-            issue_codes::NUL_BYTE => (IssueAction::Repaired, format!("NUL byte{at}, removed")),
-            issue_codes::CONTROL_CHARACTER => (
+            IssueCode::NulByte => (IssueAction::Repaired, format!("NUL byte{at}, removed")),
+            IssueCode::ControlCharacter => (
                 IssueAction::Repaired,
                 format!(
                     "raw control character {} in a string, made a space",
@@ -444,16 +444,16 @@ pub fn flaw_issues(
     }
     for (code, member) in screened {
         let message = match *code {
-            issue_codes::OVERSIZED_FIELD => {
+            IssueCode::OversizedField => {
                 format!("field `{member}` is longer than {MAX_FIELD_BYTES} bytes; ignored")
             }
             _ => format!("field `{member}` holds a NUL character; removed"),
         };
         let action = match *code {
-            issue_codes::OVERSIZED_FIELD => IssueAction::ValueIgnored,
+            IssueCode::OversizedField => IssueAction::ValueIgnored,
             _ => IssueAction::Repaired,
         };
-        out.push(issue(input, code, action, locator, record_key, message));
+        out.push(issue(input, *code, action, locator, record_key, message));
     }
     out
 }
@@ -490,7 +490,7 @@ pub fn not_an_object(input: &FileInput<'_>, locator: &str, value: &Value) -> Dat
     };
     issue(
         input,
-        issue_codes::NOT_AN_OBJECT,
+        IssueCode::NotAnObject,
         IssueAction::Dropped,
         locator,
         None,
@@ -502,7 +502,7 @@ pub fn not_an_object(input: &FileInput<'_>, locator: &str, value: &Value) -> Dat
 pub fn unreadable(input: &FileInput<'_>, locator: &str, message: &str) -> DataIssue {
     issue(
         input,
-        issue_codes::ROW_SHAPE,
+        IssueCode::RowShapeMismatch,
         IssueAction::Dropped,
         locator,
         None,
@@ -519,7 +519,7 @@ pub fn wrong_type(
 ) -> DataIssue {
     issue(
         input,
-        issue_codes::WRONG_JSON_TYPE,
+        IssueCode::WrongJsonType,
         IssueAction::ValueIgnored,
         locator,
         record_key,
@@ -556,9 +556,9 @@ mod tests {
         let t = decode("f", b"\xEF\xBB\xBFab\xe9c\0d").unwrap();
         assert_eq!(t.text, "ab\u{FFFD}cd");
         assert_eq!(t.flaws.len(), 2);
-        assert_eq!(t.flaws[0].code, issue_codes::INVALID_UTF8);
+        assert_eq!(t.flaws[0].code, IssueCode::InvalidUtf8);
         assert_eq!(t.flaws[0].byte, Some(5));
-        assert_eq!(t.flaws[1].code, issue_codes::NUL_BYTE);
+        assert_eq!(t.flaws[1].code, IssueCode::NulByte);
         assert_eq!(t.flaws[1].byte, Some(7));
         assert!(matches!(decode("f", b" \n"), Err(ParseError::Empty { .. })));
         assert!(matches!(
@@ -589,7 +589,7 @@ mod tests {
         let items = array_at(&d, "a").unwrap();
         let (v, flaws) = d.value(items[0]).unwrap();
         assert_eq!(v["x"], Value::Null);
-        assert_eq!(flaws[0].code, issue_codes::NON_FINITE_NUMBER);
+        assert_eq!(flaws[0].code, IssueCode::NonFiniteNumber);
         assert_eq!(flaws[0].detail, "1e309");
         assert_eq!(d.value(items[1]).unwrap().0["x"], 2);
     }
@@ -602,13 +602,10 @@ mod tests {
         let (v0, f0) = d.value(items[0]).unwrap();
         assert_eq!(v0["x"], Value::Null);
         assert_eq!(v0["n"], "a b");
-        let codes: Vec<&str> = f0.iter().map(|f| f.code).collect();
+        let codes: Vec<IssueCode> = f0.iter().map(|f| f.code).collect();
         assert_eq!(
             codes,
-            [
-                issue_codes::NON_FINITE_NUMBER,
-                issue_codes::CONTROL_CHARACTER
-            ]
+            [IssueCode::NonFiniteNumber, IssueCode::ControlCharacter]
         );
         let (v1, f1) = d.value(items[1]).unwrap();
         assert_eq!(v1["x"], Value::Null);

@@ -8,8 +8,8 @@ use super::FileInput;
 use super::fields::{self, TextFlaw};
 use crate::catalog::{Mapping, QuantityMap};
 use crate::model::{
-    DataIssue, IssueAction, LonLat, PointPrecision, PowerFact, PowerKind, Record, Status,
-    SurfaceFact, SurfaceKind, issue_codes,
+    DataIssue, IssueAction, IssueCode, LonLat, PointPrecision, PowerFact, PowerKind, Record,
+    Status, SurfaceFact, SurfaceKind,
 };
 
 /// One entry to map.
@@ -51,7 +51,7 @@ pub fn get_f64(props: &Map<String, Value>, key: &str) -> Option<f64> {
 
 pub fn issue(
     input: &FileInput<'_>,
-    code: &'static str,
+    code: IssueCode,
     action: IssueAction,
     locator: &str,
     record_key: Option<&str>,
@@ -105,7 +105,7 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
     read_texts(m, props, &mut record, &report, &mut issues);
     if let Some(value) = shifted_value {
         issues.push(report(
-            issue_codes::ID_NOT_OSM,
+            IssueCode::IdNotOsm,
             IssueAction::Repaired,
             format!(
                 "id field holds `{value}`, not an OSM id; keyed by position, value kept as a name/code"
@@ -140,7 +140,7 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
         && record.address.is_empty()
     {
         issues.push(report(
-            issue_codes::ANONYMOUS_POINT,
+            IssueCode::AnonymousPoint,
             IssueAction::Kept,
             "no name, operator, code or address: a point only".into(),
         ));
@@ -156,7 +156,7 @@ fn excluded(input: &FileInput<'_>, props: &Map<String, Value>, loc: &str) -> Opt
     if !rule.values.iter().any(|x| x == &v) {
         return None;
     }
-    let code = issue_codes::lookup(&rule.code).unwrap_or(issue_codes::NOT_A_DATA_CENTRE);
+    let code = IssueCode::lookup(&rule.code).unwrap_or(IssueCode::NotADataCentre);
     let name = get_str(props, m.name.as_deref().unwrap_or("name")).unwrap_or_default();
     Some(issue(
         input,
@@ -171,19 +171,19 @@ fn excluded(input: &FileInput<'_>, props: &Map<String, Value>, loc: &str) -> Opt
 /// Text flaws anywhere in the entry, field by field.
 fn text_flaws(
     props: &Map<String, Value>,
-    report: &impl Fn(&'static str, IssueAction, String) -> DataIssue,
+    report: &impl Fn(IssueCode, IssueAction, String) -> DataIssue,
 ) -> Vec<DataIssue> {
     let mut issues = Vec::new();
     for (field, value) in props {
         if let Value::String(s) = value {
             match fields::clean_text(s).1 {
                 Some(TextFlaw::ObjectObject) => issues.push(report(
-                    issue_codes::OBJECT_OBJECT,
+                    IssueCode::ObjectObjectValue,
                     IssueAction::ValueIgnored,
                     format!("field `{field}` holds `[object Object]`; ignored"),
                 )),
                 Some(TextFlaw::EmbeddedNewline) => issues.push(report(
-                    issue_codes::EMBEDDED_NEWLINE,
+                    IssueCode::EmbeddedNewline,
                     IssueAction::Repaired,
                     format!("field `{field}` holds a line break; joined with a space"),
                 )),
@@ -199,7 +199,7 @@ fn text_flaws(
 fn wrong_types(
     m: &Mapping,
     props: &Map<String, Value>,
-    report: &impl Fn(&'static str, IssueAction, String) -> DataIssue,
+    report: &impl Fn(IssueCode, IssueAction, String) -> DataIssue,
 ) -> Vec<DataIssue> {
     let singles = [
         &m.id,
@@ -225,7 +225,7 @@ fn wrong_types(
         .into_iter()
         .filter_map(|k| match props.get(k.as_str()) {
             Some(v @ (Value::Object(_) | Value::Array(_))) => Some(report(
-                issue_codes::WRONG_JSON_TYPE,
+                IssueCode::WrongJsonType,
                 IssueAction::ValueIgnored,
                 format!(
                     "field `{k}` holds {}, not a text or a number; ignored",
@@ -246,7 +246,7 @@ fn read_texts(
     m: &Mapping,
     props: &Map<String, Value>,
     record: &mut Record,
-    report: &impl Fn(&'static str, IssueAction, String) -> DataIssue,
+    report: &impl Fn(IssueCode, IssueAction, String) -> DataIssue,
     issues: &mut Vec<DataIssue>,
 ) {
     let text = |k: &Option<String>| k.as_deref().and_then(|k| get_str(props, k));
@@ -258,7 +258,7 @@ fn read_texts(
     ] {
         if value.as_deref().is_some_and(is_placeholder) {
             issues.push(report(
-                issue_codes::PLACEHOLDER_VALUE,
+                IssueCode::PlaceholderValue,
                 IssueAction::ValueIgnored,
                 format!(
                     "{field} `{}` is a placeholder, not a value",
@@ -347,7 +347,7 @@ fn read_point(
     m: &Mapping,
     entry: &Entry<'_>,
     record: &mut Record,
-    report: &impl Fn(&'static str, IssueAction, String) -> DataIssue,
+    report: &impl Fn(IssueCode, IssueAction, String) -> DataIssue,
 ) -> Option<DataIssue> {
     let props = entry.props;
     let point = entry
@@ -366,24 +366,24 @@ fn read_point(
             PointCheck::Swapped(p) => {
                 record.point = Some(p);
                 Some(report(
-                    issue_codes::COORDS_SWAPPED,
+                    IssueCode::CoordsSwapped,
                     IssueAction::Repaired,
                     format!("latitude {lat} is out of range; swapped with longitude {lon}"),
                 ))
             }
             PointCheck::Invalid => Some(report(
-                issue_codes::INVALID_COORDS,
+                IssueCode::InvalidCoords,
                 IssueAction::Repaired,
                 format!("coordinates ({lon}, {lat}) are not a valid lon/lat; point removed"),
             )),
         },
         Some((lon, lat)) if lon.is_some() || lat.is_some() => Some(report(
-            issue_codes::INVALID_COORDS,
+            IssueCode::InvalidCoords,
             IssueAction::Repaired,
             "only one of longitude/latitude is a number; point removed".into(),
         )),
         _ => Some(report(
-            issue_codes::MISSING_COORDS,
+            IssueCode::MissingCoords,
             IssueAction::Kept,
             "no coordinates; to be located by postcode or commune".into(),
         )),
@@ -539,7 +539,7 @@ fn observed_quantity<T>(
         Ok(v) => v,
         Err(text) => {
             report(
-                issue_codes::UNPARSED_QUANTITY,
+                IssueCode::UnparsedQuantity,
                 format!("`{}` = `{text}` is not a {what}", q.field),
             );
             return None;
@@ -547,7 +547,7 @@ fn observed_quantity<T>(
     };
     if let Some(why) = not_observed(q, props) {
         report(
-            issue_codes::DEFAULT_NOT_OBSERVED,
+            IssueCode::DefaultValueNotObserved,
             format!(
                 "`{}` is a default value ({why}), not ingested as observed",
                 q.field
@@ -574,7 +574,7 @@ fn read_power(
         kind: if unit == "MVA" {
             PowerKind::GridMva
         } else {
-            power_kind(&q.kind)
+            PowerKind::from_name(&q.kind).unwrap_or(PowerKind::Unspecified)
         },
         kind_text: None,
         field: q.field.clone(),
@@ -592,30 +592,8 @@ fn read_surface(
     let value_m2 = observed_quantity(input, q, props, loc, key, issues, "surface", fields::to_m2)?;
     Some(SurfaceFact {
         value_m2,
-        kind: surface_kind(&q.kind),
+        kind: SurfaceKind::from_name(&q.kind).unwrap_or(SurfaceKind::Unspecified),
         kind_text: None,
         field: q.field.clone(),
     })
-}
-
-/// `it`, `facility`, `grid_mva`, `thermal`, `planned`, anything else → unspecified.
-pub fn power_kind(s: &str) -> PowerKind {
-    match s {
-        "it" => PowerKind::It,
-        "facility" => PowerKind::Facility,
-        "grid_mva" => PowerKind::GridMva,
-        "thermal" => PowerKind::Thermal,
-        "planned" => PowerKind::Planned,
-        _ => PowerKind::Unspecified,
-    }
-}
-
-/// `white_space`, `floor_area`, `site_area`, anything else → unspecified.
-pub fn surface_kind(s: &str) -> SurfaceKind {
-    match s {
-        "white_space" => SurfaceKind::WhiteSpace,
-        "floor_area" => SurfaceKind::FloorArea,
-        "site_area" => SurfaceKind::SiteArea,
-        _ => SurfaceKind::Unspecified,
-    }
 }

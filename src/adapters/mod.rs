@@ -14,6 +14,7 @@ pub mod fields;
 pub mod geojson_points;
 pub mod html_page;
 pub mod json_entries;
+pub mod kinds;
 pub mod lenient;
 pub mod mapped;
 pub mod overpass;
@@ -70,14 +71,33 @@ impl FileInput<'_> {
     }
 }
 
+/// What an adapter says of itself.
+#[derive(Debug, Clone, Copy)]
+pub struct About {
+    /// The name used in `adapter = "..."` in the catalog.
+    pub name: &'static str,
+    /// Bumped whenever the output for the same bytes changes (keys parse caches).
+    pub version: u32,
+    /// One line for `dcinv sources`.
+    pub summary: &'static str,
+}
+
 /// A parser for one file format. Implementations are pure: bytes in, records out.
 pub trait Adapter: Sync {
+    /// Its name, version and summary.
+    fn about(&self) -> About;
     /// The name used in `adapter = "..."` in the catalog.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.about().name
+    }
     /// Bumped whenever the output for the same bytes changes (keys parse caches).
-    fn version(&self) -> u32;
+    fn version(&self) -> u32 {
+        self.about().version
+    }
     /// One line for `dcinv sources`.
-    fn summary(&self) -> &'static str;
+    fn summary(&self) -> &'static str {
+        self.about().summary
+    }
     /// Checks the catalog options this adapter reads for `file` (they are opaque to the
     /// catalog, e.g. `[mapping.html]`); the error is (key, message).
     fn check(&self, _spec: &SourceSpec, _file: &FileSpec) -> Result<(), (String, String)> {

@@ -10,11 +10,11 @@ use serde_json::value::RawValue;
 
 use super::lenient::{self, Doc};
 use super::mapped::issue;
-use super::{Adapter, FileInput, fields};
+use super::{About, Adapter, FileInput, fields};
 use crate::error::ParseError;
 use crate::model::{
-    DataIssue, Footprint, IssueAction, LonLat, ParseOutput, PointPrecision, PowerFact, PowerKind,
-    Record, Status, SurfaceFact, SurfaceKind, issue_codes,
+    DataIssue, Footprint, IssueAction, IssueCode, LonLat, ParseOutput, PointPrecision, PowerFact,
+    PowerKind, Record, Status, SurfaceFact, SurfaceKind,
 };
 use crate::osm::{
     DataCentreFilter, DcStatus, OsmError, OsmFeature, OsmGeometry, OsmIssue, area_m2,
@@ -33,16 +33,12 @@ fn status(s: DcStatus) -> Status {
 }
 
 impl Adapter for Overpass {
-    fn name(&self) -> &'static str {
-        "overpass"
-    }
-
-    fn version(&self) -> u32 {
-        1
-    }
-
-    fn summary(&self) -> &'static str {
-        "Overpass API JSON (out geom / out center): data-centre nodes, ways and multipolygons"
+    fn about(&self) -> About {
+        About {
+            name: "overpass",
+            version: 1,
+            summary: "Overpass API JSON (out geom / out center): data-centre nodes, ways and multipolygons",
+        }
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
@@ -60,7 +56,7 @@ impl Adapter for Overpass {
         for i in &osm_issues {
             out.issues.push(issue(
                 input,
-                issue_codes::BAD_GEOMETRY,
+                IssueCode::BadGeometry,
                 IssueAction::Dropped,
                 &i.element,
                 None,
@@ -83,7 +79,7 @@ impl Adapter for Overpass {
             let Some(m) = filter.classify(&tags) else {
                 out.issues.push(issue(
                     input,
-                    issue_codes::NOT_A_DATA_CENTRE,
+                    IssueCode::NotADataCentre,
                     IssueAction::Dropped,
                     &element,
                     None,
@@ -193,7 +189,7 @@ impl Adapter for Overpass {
                     }),
                     None => out.issues.push(issue(
                         input,
-                        issue_codes::UNPARSED_QUANTITY,
+                        IssueCode::UnparsedQuantity,
                         IssueAction::ValueIgnored,
                         &element,
                         Some(&r.record_key),
@@ -270,7 +266,7 @@ fn elements(input: &FileInput<'_>) -> Result<Elements, ParseError> {
             }
             Err(e) => issues.push(issue(
                 input,
-                issue_codes::WRONG_JSON_TYPE,
+                IssueCode::WrongJsonType,
                 IssueAction::Dropped,
                 &locator,
                 None,
@@ -327,7 +323,7 @@ mod tests {
         assert!(
             out.issues
                 .iter()
-                .any(|i| i.code == issue_codes::NOT_A_DATA_CENTRE)
+                .any(|i| i.code == IssueCode::NotADataCentre)
         );
         let dropped = out
             .issues

@@ -11,25 +11,21 @@ use serde_json::value::RawValue;
 
 use super::lenient::{self, Doc};
 use super::mapped::{PointCheck, check_point, get_f64, get_str, issue};
-use super::{Adapter, FileInput};
+use super::{About, Adapter, FileInput};
 use crate::error::ParseError;
 use crate::model::{
-    DataIssue, IssueAction, ParseOutput, PointPrecision, Record, Status, issue_codes,
+    DataIssue, IssueAction, IssueCode, ParseOutput, PointPrecision, Record, Status,
 };
 
 pub struct PeeringDbFacilities;
 
 impl Adapter for PeeringDbFacilities {
-    fn name(&self) -> &'static str {
-        "peeringdb"
-    }
-
-    fn version(&self) -> u32 {
-        1
-    }
-
-    fn summary(&self) -> &'static str {
-        "PeeringDB API /api/fac JSON: facilities with id, operator, address and point"
+    fn about(&self) -> About {
+        About {
+            name: "peeringdb",
+            version: 1,
+            summary: "PeeringDB API /api/fac JSON: facilities with id, operator, address and point",
+        }
     }
 
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
@@ -107,12 +103,12 @@ fn facility(
         ))
     };
     let Some(id) = obj.get("id").and_then(Value::as_i64) else {
-        return Err(drop(issue_codes::ROW_SHAPE, "no integer `id`".into()));
+        return Err(drop(IssueCode::RowShapeMismatch, "no integer `id`".into()));
     };
     let status = get_str(obj, "status");
     if status.as_deref() == Some("deleted") {
         return Err(drop(
-            issue_codes::DELETED_AT_SOURCE,
+            IssueCode::DeletedAtSource,
             format!("facility {id} is deleted in PeeringDB"),
         ));
     }
@@ -122,7 +118,7 @@ fn facility(
         .is_some_and(|c| !c.eq_ignore_ascii_case("FR"))
     {
         return Err(drop(
-            issue_codes::OUTSIDE_FRANCE,
+            IssueCode::OutsideFrance,
             format!(
                 "facility {id} is in country {}",
                 country.unwrap_or_default()
@@ -195,14 +191,14 @@ fn facility(
             PointCheck::Ok(p) => Some(p),
             PointCheck::Swapped(p) => {
                 issues.push(report(
-                    issue_codes::COORDS_SWAPPED,
+                    IssueCode::CoordsSwapped,
                     format!("latitude {lat} is out of range; swapped with longitude {lon}"),
                 ));
                 Some(p)
             }
             PointCheck::Invalid => {
                 issues.push(report(
-                    issue_codes::INVALID_COORDS,
+                    IssueCode::InvalidCoords,
                     format!("coordinates ({lon}, {lat}) are not a valid lon/lat; point removed"),
                 ));
                 None
@@ -255,7 +251,7 @@ mod tests {
         let out = PeeringDbFacilities.parse(&input(&s, bytes)).unwrap();
         assert_eq!(out.records.len(), 1);
         assert_eq!(out.issues.len(), 2);
-        assert_eq!(out.issues[0].code, issue_codes::OUTSIDE_FRANCE);
+        assert_eq!(out.issues[0].code, IssueCode::OutsideFrance);
     }
 
     #[test]
@@ -266,7 +262,7 @@ mod tests {
         assert_eq!(out.records.len(), 3);
         assert_eq!(out.records[0].point.unwrap().lat, 45.2);
         assert!(out.records[1].point.is_none() && out.records[2].point.is_none());
-        let codes: Vec<&str> = out.issues.iter().map(|i| i.code).collect();
+        let codes: Vec<&str> = out.issues.iter().map(|i| i.code.as_str()).collect();
         assert_eq!(
             codes,
             [

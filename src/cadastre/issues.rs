@@ -6,64 +6,24 @@ use std::fmt;
 /// How many examples are kept per code (the ones with the smallest feature numbers).
 pub const MAX_EXAMPLES_PER_CODE: usize = 10;
 
-/// Stable issue codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IssueCode {
-    /// `contenance` absent, `null` or not a number: the parcel is kept with `contenance_m2: None`.
-    MissingContenance,
-    /// A ring with fewer than 4 positions, not closed, with a coordinate outside lon/lat
-    /// range, or of zero area: the ring is dropped (its polygon too when it is the exterior
-    /// ring); the parcel is dropped when no polygon is left. Counted once per parcel.
-    InvalidRing,
-    /// No usable geometry (null, not a Polygon/MultiPolygon, wrong nesting, a position with
-    /// fewer than two numbers): the parcel is dropped.
-    BadGeometry,
-    /// Neither `properties.id` nor the feature `id`: the parcel is dropped.
-    MissingId,
-    /// An element of `features` that is not an object (a string, a number): skipped.
-    NotAnObject,
-    /// A feature whose own JSON is broken (a missing comma, a bad number, bytes that are not
-    /// UTF-8 in a name) although its extent is clear: the parcel is dropped.
-    Unreadable,
-}
+pub use crate::common::IssueCode;
 
-impl IssueCode {
-    pub const ALL: [IssueCode; 6] = [
-        IssueCode::MissingContenance,
-        IssueCode::InvalidRing,
-        IssueCode::BadGeometry,
-        IssueCode::MissingId,
-        IssueCode::NotAnObject,
-        IssueCode::Unreadable,
-    ];
+/// The codes the parcel reader gives, in the order they are reported.
+pub const PARCEL_CODES: [IssueCode; 6] = [
+    IssueCode::ParcelMissingContenance,
+    IssueCode::ParcelInvalidRing,
+    IssueCode::ParcelBadGeometry,
+    IssueCode::ParcelMissingId,
+    IssueCode::ParcelNotAnObject,
+    IssueCode::ParcelUnreadable,
+];
 
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            IssueCode::MissingContenance => "parcel_missing_contenance",
-            IssueCode::InvalidRing => "parcel_invalid_ring",
-            IssueCode::BadGeometry => "parcel_bad_geometry",
-            IssueCode::MissingId => "parcel_missing_id",
-            IssueCode::NotAnObject => "parcel_not_an_object",
-            IssueCode::Unreadable => "parcel_unreadable",
-        }
-    }
-
-    const fn slot(self) -> usize {
-        match self {
-            IssueCode::MissingContenance => 0,
-            IssueCode::InvalidRing => 1,
-            IssueCode::BadGeometry => 2,
-            IssueCode::MissingId => 3,
-            IssueCode::NotAnObject => 4,
-            IssueCode::Unreadable => 5,
-        }
-    }
-}
-
-impl fmt::Display for IssueCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// A parcel code's place in the counts (one of [`PARCEL_CODES`]).
+fn slot(code: IssueCode) -> usize {
+    PARCEL_CODES
+        .iter()
+        .position(|&c| c == code)
+        .unwrap_or_else(|| panic!("{code} is not a parcel issue code"))
 }
 
 /// One problem with one parcel.
@@ -87,7 +47,7 @@ pub struct IssueCounts {
 impl IssueCounts {
     /// How many parcels had this issue.
     pub fn count(&self, code: IssueCode) -> u64 {
-        self.counts[code.slot()]
+        self.counts[slot(code)]
     }
 
     /// All issues together.
@@ -97,7 +57,7 @@ impl IssueCounts {
 
     /// (code, count) for each code with a non-zero count, in code order.
     pub fn nonzero(&self) -> Vec<(IssueCode, u64)> {
-        IssueCode::ALL
+        PARCEL_CODES
             .iter()
             .map(|&c| (c, self.count(c)))
             .filter(|&(_, n)| n > 0)
@@ -110,7 +70,7 @@ impl IssueCounts {
     }
 
     pub(super) fn record(&mut self, issue: ParcelIssue) {
-        self.counts[issue.code.slot()] += 1;
+        self.counts[slot(issue.code)] += 1;
         let same = self
             .examples
             .iter()
@@ -140,14 +100,15 @@ impl IssueCounts {
         self.sort_examples();
         let mut kept = [0usize; 6];
         self.examples.retain(|e| {
-            let k = &mut kept[e.code.slot()];
+            let k = &mut kept[slot(e.code)];
             *k += 1;
             *k <= MAX_EXAMPLES_PER_CODE
         });
     }
 
     fn sort_examples(&mut self) {
-        self.examples.sort_by_key(|e| (e.code, e.feature_index));
+        self.examples
+            .sort_by_key(|e| (slot(e.code), e.feature_index));
     }
 }
 

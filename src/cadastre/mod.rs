@@ -25,7 +25,7 @@ mod proptests;
 mod tests;
 
 pub use error::CadastreError;
-pub use issues::{IssueCode, IssueCounts, ParcelIssue};
+pub use issues::{IssueCode, IssueCounts, PARCEL_CODES, ParcelIssue};
 pub use join::{
     DEFAULT_MIN_OVERLAP_SHARE, InputPoint, JoinOptions, JoinStats, ParcelIndex, ParcelOverlap,
     PointMatch, contains_inclusive, join_parcels, match_points, read_points, write_summary,

@@ -318,7 +318,7 @@ where
     }
     for &before in splitter.not_objects() {
         result.issues.record(ParcelIssue {
-            code: IssueCode::NotAnObject,
+            code: IssueCode::ParcelNotAnObject,
             feature_index: before,
             parcel_id: None,
             detail: format!(
@@ -387,7 +387,7 @@ impl<T> Worker<T> {
                 Err(se) if self.strict => {
                     let offset = b.base_offset + s as u64 + se.pos as u64;
                     self.out.issues.record(ParcelIssue {
-                        code: IssueCode::Unreadable,
+                        code: IssueCode::ParcelUnreadable,
                         feature_index: index,
                         parcel_id: None,
                         detail: format!("feature {index}: {} at byte {offset}", se.message),
@@ -426,7 +426,7 @@ fn build_parcel(
 ) -> Result<Option<Parcel>, SyntaxError> {
     let raw = parse_feature(bytes, flat)?;
     if let Err(detail) = flat.finish() {
-        issues.record(issue(IssueCode::BadGeometry, index, &raw, detail));
+        issues.record(issue(IssueCode::ParcelBadGeometry, index, &raw, detail));
         return Ok(None);
     }
     // Rings: validity and the bounding box of the usable exteriors.
@@ -460,7 +460,7 @@ fn build_parcel(
         } else {
             format!("{pr}; ring dropped")
         };
-        issues.record(issue(IssueCode::InvalidRing, index, &raw, &detail));
+        issues.record(issue(IssueCode::ParcelInvalidRing, index, &raw, &detail));
     }
     if usable == 0 {
         return Ok(None);
@@ -477,7 +477,7 @@ fn build_parcel(
         Some(id) if !id.is_empty() => id,
         _ => {
             issues.record(ParcelIssue {
-                code: IssueCode::MissingId,
+                code: IssueCode::ParcelMissingId,
                 feature_index: index,
                 parcel_id: None,
                 detail: "no properties.id nor feature id; parcel dropped".to_string(),
@@ -494,7 +494,7 @@ fn build_parcel(
                 _ => "contenance is not a number",
             };
             issues.record(ParcelIssue {
-                code: IssueCode::MissingContenance,
+                code: IssueCode::ParcelMissingContenance,
                 feature_index: index,
                 parcel_id: Some(id.clone()),
                 detail: detail.to_string(),

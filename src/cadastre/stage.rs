@@ -18,14 +18,13 @@ use std::sync::Arc;
 
 use geo::{BooleanOps, BoundingRect, Coord, Intersects, MultiPolygon, Rect};
 
-use super::issues::IssueCode;
 use super::join::{DEFAULT_MIN_OVERLAP_SHARE, ParcelIndex};
 use super::read::{Parcel, ParcelInput, ReadOptions, scan_parcel_input};
 use crate::catalog::{FileSpec, SourceKind, SourceSpec};
 use crate::common::area_m2;
 use crate::fetch::{Fetcher, Snapshot};
 use crate::geo::stage::LocatedRecord;
-use crate::model::{DataIssue, IssueAction, PointPrecision, SourceRun, issue_codes};
+use crate::model::{DataIssue, IssueAction, IssueCode, PointPrecision, SourceRun};
 use crate::reconcile::Facility;
 
 /// The source named by the data issues of a catalog without a commune-parcels source.
@@ -344,7 +343,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
                     let n = counts.count(e.code);
                     out.issues.push(DataIssue {
                         source_id: spec.id.clone(),
-                        code: parcel_issue_code(e.code),
+                        code: e.code,
                         action: parcel_issue_action(e.code, &e.detail),
                         file: file.name.clone(),
                         locator: format!("feature {}", e.feature_index),
@@ -377,7 +376,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
         if !done && let Some((source_id, name, message)) = unreadable {
             out.issues.push(DataIssue {
                 source_id,
-                code: issue_codes::CADASTRE_FILE_UNREADABLE,
+                code: IssueCode::CadastreFileUnreadable,
                 action: IssueAction::Kept,
                 file: name,
                 locator: insee.clone(),
@@ -394,7 +393,7 @@ pub fn run(input: &StageInput<'_>) -> Surfaces {
             let spec = input.specs.first();
             out.issues.push(DataIssue {
                 source_id: spec.map_or_else(|| NO_SOURCE_ID.to_string(), |s| s.id.clone()),
-                code: issue_codes::CADASTRE_COMMUNE_MISSING,
+                code: IssueCode::CadastreCommuneMissing,
                 action: IssueAction::Kept,
                 file: spec
                     .and_then(|s| s.files.first())
@@ -509,21 +508,10 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-fn parcel_issue_code(c: IssueCode) -> &'static str {
-    match c {
-        IssueCode::MissingContenance => issue_codes::PARCEL_MISSING_CONTENANCE,
-        IssueCode::InvalidRing => issue_codes::PARCEL_INVALID_RING,
-        IssueCode::BadGeometry => issue_codes::PARCEL_BAD_GEOMETRY,
-        IssueCode::MissingId => issue_codes::PARCEL_MISSING_ID,
-        IssueCode::NotAnObject => issue_codes::PARCEL_NOT_AN_OBJECT,
-        IssueCode::Unreadable => issue_codes::PARCEL_UNREADABLE,
-    }
-}
-
 fn parcel_issue_action(c: IssueCode, detail: &str) -> IssueAction {
     match c {
-        IssueCode::MissingContenance => IssueAction::ValueIgnored,
-        IssueCode::InvalidRing if !detail.contains("parcel dropped") => IssueAction::Repaired,
+        IssueCode::ParcelMissingContenance => IssueAction::ValueIgnored,
+        IssueCode::ParcelInvalidRing if !detail.contains("parcel dropped") => IssueAction::Repaired,
         _ => IssueAction::Dropped,
     }
 }
@@ -545,13 +533,5 @@ mod tests {
             f.url.as_deref(),
             Some("https://h/communes/93/93066/cadastre-93066-parcelles.json.gz")
         );
-    }
-
-    #[test]
-    fn parcel_codes_are_data_issue_codes() {
-        for c in IssueCode::ALL {
-            assert_eq!(parcel_issue_code(c), c.as_str());
-            assert!(issue_codes::lookup(c.as_str()).is_some());
-        }
     }
 }

@@ -78,7 +78,7 @@ fn fixture_plain_and_gzip_read_the_same() {
             "930661010C0007"
         ]
     );
-    assert_eq!(plain.issues.count(IssueCode::MissingContenance), 1);
+    assert_eq!(plain.issues.count(IssueCode::ParcelMissingContenance), 1);
     assert_eq!(plain.issues.total(), 1);
     let ex = &plain.issues.examples()[0];
     assert_eq!(ex.parcel_id.as_deref(), Some("93066000AB0104"));
@@ -646,9 +646,9 @@ fn missing_contenance_is_counted_not_fatal() {
     assert_eq!(out.parcels.len(), 5);
     let c: Vec<Option<f64>> = out.parcels.iter().map(|p| p.contenance_m2).collect();
     assert_eq!(c, [Some(100.0), None, None, None, Some(12.5)]);
-    assert_eq!(out.issues.count(IssueCode::MissingContenance), 3);
+    assert_eq!(out.issues.count(IssueCode::ParcelMissingContenance), 3);
     assert_eq!(
-        IssueCode::MissingContenance.as_str(),
+        IssueCode::ParcelMissingContenance.as_str(),
         "parcel_missing_contenance"
     );
     let details: Vec<&str> = out
@@ -716,9 +716,9 @@ fn invalid_rings_and_bad_geometries_are_counted() {
     assert_eq!(out.parcels[1].geometry.0[0].interiors().len(), 0);
     assert_eq!(out.parcels[2].geometry.0[0].interiors().len(), 1);
     assert_eq!(out.parcels[3].geometry.0.len(), 1);
-    assert_eq!(out.issues.count(IssueCode::InvalidRing), 6);
-    assert_eq!(out.issues.count(IssueCode::BadGeometry), 4);
-    assert_eq!(out.issues.count(IssueCode::MissingId), 1);
+    assert_eq!(out.issues.count(IssueCode::ParcelInvalidRing), 6);
+    assert_eq!(out.issues.count(IssueCode::ParcelBadGeometry), 4);
+    assert_eq!(out.issues.count(IssueCode::ParcelMissingId), 1);
     assert_eq!(out.features_read, 13);
     let codes: Vec<&str> = out
         .issues
@@ -740,7 +740,7 @@ fn invalid_rings_and_bad_geometries_are_counted() {
         .iter()
         .find(|e| e.parcel_id.as_deref() == Some("unclosed"))
         .unwrap();
-    assert_eq!(unclosed.code, IssueCode::InvalidRing);
+    assert_eq!(unclosed.code, IssueCode::ParcelInvalidRing);
     assert!(
         unclosed.detail.contains("not closed"),
         "{}",
@@ -751,8 +751,8 @@ fn invalid_rings_and_bad_geometries_are_counted() {
     assert_eq!(r.by_ref().filter(Result::is_ok).count(), 4);
     assert_eq!(r.issues(), &out.issues);
     let (_, stats) = match_points(&p, &[], &ReadOptions::default()).unwrap();
-    assert_eq!(stats.issues.count(IssueCode::InvalidRing), 6);
-    assert_eq!(stats.issues.count(IssueCode::BadGeometry), 4);
+    assert_eq!(stats.issues.count(IssueCode::ParcelInvalidRing), 6);
+    assert_eq!(stats.issues.count(IssueCode::ParcelBadGeometry), 4);
 }
 
 #[test]
@@ -773,13 +773,13 @@ fn a_feature_with_broken_json_costs_only_itself() {
         };
         let out = read_parcels(&p, &opts).unwrap();
         assert_eq!(out.parcels.len(), 3);
-        assert_eq!(out.issues.count(IssueCode::Unreadable), 1);
-        assert_eq!(out.issues.count(IssueCode::NotAnObject), 1);
+        assert_eq!(out.issues.count(IssueCode::ParcelUnreadable), 1);
+        assert_eq!(out.issues.count(IssueCode::ParcelNotAnObject), 1);
         let unreadable = out
             .issues
             .examples()
             .iter()
-            .find(|e| e.code == IssueCode::Unreadable)
+            .find(|e| e.code == IssueCode::ParcelUnreadable)
             .unwrap();
         assert_eq!(unreadable.feature_index, 2);
         assert!(

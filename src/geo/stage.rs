@@ -4,7 +4,7 @@
 //! cannot be placed in France is dropped with a data issue.
 
 use super::locate::{AdminIndex, Location};
-use crate::model::{DataIssue, IssueAction, LonLat, PointPrecision, Record, issue_codes};
+use crate::model::{DataIssue, IssueAction, IssueCode, LonLat, PointPrecision, Record};
 
 /// Points this far outside the simplified boundaries still count as inside (metres).
 pub const BOUNDARY_TOLERANCE_M: f64 = 1500.0;
@@ -23,7 +23,7 @@ pub fn locate_records(
     let mut located = Vec::with_capacity(records.len());
     let mut issues = Vec::new();
     for mut record in records {
-        let mut note = |code: &'static str, action: IssueAction, message: String, r: &Record| {
+        let mut note = |code: IssueCode, action: IssueAction, message: String, r: &Record| {
             issues.push(DataIssue {
                 source_id: r.source_id.clone(),
                 code,
@@ -38,7 +38,7 @@ pub fn locate_records(
             if let Some(loc) = index.locate(p.lon, p.lat, BOUNDARY_TOLERANCE_M) {
                 if loc.distance_m > 0.0 {
                     note(
-                        issue_codes::SNAPPED_TO_BOUNDARY,
+                        IssueCode::SnappedToBoundary,
                         IssueAction::Kept,
                         format!(
                             "({:.5}, {:.5}) is {:.0} m outside the boundaries; placed in département {}",
@@ -55,7 +55,7 @@ pub fn locate_records(
             }
             if let Some(loc) = index.locate(p.lat, p.lon, BOUNDARY_TOLERANCE_M) {
                 note(
-                    issue_codes::COORDS_SWAPPED,
+                    IssueCode::CoordsSwapped,
                     IssueAction::Repaired,
                     format!(
                         "({}, {}) is outside France but inside once swapped; swapped",
@@ -74,7 +74,7 @@ pub fn locate_records(
                 continue;
             }
             note(
-                issue_codes::OUTSIDE_FRANCE,
+                IssueCode::OutsideFrance,
                 IssueAction::Dropped,
                 format!(
                     "({:.5}, {:.5}) is in no French département (metropolitan or overseas)",
@@ -90,7 +90,7 @@ pub fn locate_records(
                 index.locate_commune_name(&name, record.departement_hint.as_deref())
         {
             note(
-                issue_codes::LOCATED_BY_COMMUNE,
+                IssueCode::LocatedByCommune,
                 IssueAction::Kept,
                 format!(
                     "no point; placed inside the commune {name} ({:?})",
@@ -122,7 +122,7 @@ pub fn locate_records(
         match by_postcode.or_else(by_dep) {
             Some((loc, how)) => {
                 note(
-                    issue_codes::LOCATED_BY_POSTCODE,
+                    IssueCode::LocatedByPostcode,
                     IssueAction::Kept,
                     format!(
                         "no point; located in département {} by its {how}",
@@ -136,7 +136,7 @@ pub fn locate_records(
                 });
             }
             None => note(
-                issue_codes::UNLOCATABLE,
+                IssueCode::Unlocatable,
                 IssueAction::Dropped,
                 "no point, commune, postcode or département to place it".into(),
                 &record,
@@ -230,15 +230,16 @@ mod tests {
         assert_eq!(located[2].record.point_precision, PointPrecision::Commune);
         assert_eq!(located[2].location.method, LocateMethod::CommuneName);
         assert!(located[3].record.point.is_none());
-        let codes: Vec<(&str, IssueAction)> = issues.iter().map(|i| (i.code, i.action)).collect();
+        let codes: Vec<(IssueCode, IssueAction)> =
+            issues.iter().map(|i| (i.code, i.action)).collect();
         assert_eq!(
             codes,
             [
-                (issue_codes::COORDS_SWAPPED, IssueAction::Repaired),
-                (issue_codes::OUTSIDE_FRANCE, IssueAction::Dropped),
-                (issue_codes::LOCATED_BY_COMMUNE, IssueAction::Kept),
-                (issue_codes::LOCATED_BY_POSTCODE, IssueAction::Kept),
-                (issue_codes::UNLOCATABLE, IssueAction::Dropped),
+                (IssueCode::CoordsSwapped, IssueAction::Repaired),
+                (IssueCode::OutsideFrance, IssueAction::Dropped),
+                (IssueCode::LocatedByCommune, IssueAction::Kept),
+                (IssueCode::LocatedByPostcode, IssueAction::Kept),
+                (IssueCode::Unlocatable, IssueAction::Dropped),
             ]
         );
     }

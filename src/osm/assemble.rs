@@ -17,10 +17,7 @@
 
 use geo::{Coord, LineString, MultiPolygon, Polygon};
 
-use super::{
-    ISSUE_RING_NOT_CLOSED, ISSUE_RING_SELF_INTERSECTION, ISSUE_RING_TOO_SHORT, ISSUE_ROLE_MISMATCH,
-    OsmIssue, OsmType,
-};
+use super::{IssueCode, OsmIssue, OsmType};
 
 /// A node location in OSM's fixed precision: 1e-7 degrees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -130,7 +127,7 @@ pub fn assemble_area(
     let segs = kept;
     if segs.is_empty() {
         return Err(issue(
-            ISSUE_RING_TOO_SHORT,
+            IssueCode::OsmRingTooShort,
             "no segment left after removing repeated ones: fewer than three distinct points"
                 .to_string(),
         ));
@@ -139,7 +136,7 @@ pub fn assemble_area(
     // 2. Rings (a loose end first: it is the clearer diagnosis).
     let rings = build_rings(&segs).map_err(|at| {
         issue(
-            ISSUE_RING_NOT_CLOSED,
+            IssueCode::OsmRingNotClosed,
             format!(
                 "a ring has a loose end at {:.7},{:.7} (lon,lat)",
                 at.lon_deg(),
@@ -151,7 +148,7 @@ pub fn assemble_area(
     // 3. Intersections.
     if let Some(at) = find_intersection(&segs) {
         return Err(issue(
-            ISSUE_RING_SELF_INTERSECTION,
+            IssueCode::OsmRingSelfIntersection,
             format!(
                 "segments cross or overlap near {:.7},{:.7} (lon,lat)",
                 at.lon_deg(),
@@ -189,7 +186,7 @@ pub fn assemble_area(
     let mut warnings = Vec::new();
     if mismatched > 0 {
         warnings.push(issue(
-            ISSUE_ROLE_MISMATCH,
+            IssueCode::OsmMultipolygonRoleMismatch,
             format!(
                 "{mismatched} ring(s) have a role that disagrees with their nesting; the nesting was used"
             ),
@@ -564,19 +561,19 @@ mod tests {
         let holes: usize = mp.0.iter().map(|p| p.interiors().len()).sum();
         assert_eq!(holes, 1);
         assert_eq!(warnings.len(), 1);
-        assert_eq!(warnings[0].code, ISSUE_ROLE_MISMATCH);
+        assert_eq!(warnings[0].code, IssueCode::OsmMultipolygonRoleMismatch);
     }
 
     #[test]
     fn not_closed_too_short_and_crossing() {
         let open = way(1, Role::Outer, &[(0, 0), (10, 0), (10, 10), (0, 10)]);
         let e = assemble_area(OsmType::Relation, 1, &[open]).unwrap_err();
-        assert_eq!(e.code, ISSUE_RING_NOT_CLOSED);
+        assert_eq!(e.code, IssueCode::OsmRingNotClosed);
         assert_eq!(e.element, "relation/1");
 
         let short = way(2, Role::Empty, &[(0, 0), (10, 0), (0, 0)]);
         let e = assemble_area(OsmType::Way, 2, &[short]).unwrap_err();
-        assert_eq!(e.code, ISSUE_RING_TOO_SHORT);
+        assert_eq!(e.code, IssueCode::OsmRingTooShort);
 
         let bowtie = way(
             3,
@@ -584,7 +581,7 @@ mod tests {
             &[(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)],
         );
         let e = assemble_area(OsmType::Way, 3, &[bowtie]).unwrap_err();
-        assert_eq!(e.code, ISSUE_RING_SELF_INTERSECTION);
+        assert_eq!(e.code, IssueCode::OsmRingSelfIntersection);
 
         // A spike (back along the same line) overlaps.
         let spike = way(
@@ -601,13 +598,13 @@ mod tests {
             ],
         );
         let e = assemble_area(OsmType::Way, 4, &[spike]).unwrap_err();
-        assert_eq!(e.code, ISSUE_RING_SELF_INTERSECTION);
+        assert_eq!(e.code, IssueCode::OsmRingSelfIntersection);
 
         // A node touching another ring's edge (not at a node).
         let a = way(5, Role::Outer, &square(0, 0, 10));
         let b = way(6, Role::Outer, &[(10, 5), (20, 0), (20, 10), (10, 5)]);
         let e = assemble_area(OsmType::Relation, 5, &[a, b]).unwrap_err();
-        assert_eq!(e.code, ISSUE_RING_SELF_INTERSECTION);
+        assert_eq!(e.code, IssueCode::OsmRingSelfIntersection);
     }
 
     #[test]

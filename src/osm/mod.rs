@@ -16,7 +16,9 @@
 //! The Overpass tests read `tests/fixtures/overpass/` (synthetic responses) under the crate root.
 //!
 //! Problems with single elements are never errors: they are `OsmIssue`s with stable codes
-//! (`ISSUE_*` below). Only a file that cannot be read at all is an `OsmError`.
+//! (`crate::common::IssueCode::Osm*`). Only a file that cannot be read at all is an `OsmError`.
+
+use crate::common::IssueCode;
 
 pub mod area;
 pub mod assemble;
@@ -43,27 +45,6 @@ pub use overpass::{
     OverpassArea, OverpassOutput, OverpassQuery, parse_overpass, parse_overpass_named,
 };
 pub use pbf::{PbfOptions, PbfOutput, PbfStats, extract_pbf, read_pbf};
-
-/// A relation's member way is not in the input: the relation gets no geometry.
-pub const ISSUE_MISSING_WAY: &str = "osm_multipolygon_missing_way";
-/// The rings of an area cannot all be closed (a way end meets no other way end).
-pub const ISSUE_RING_NOT_CLOSED: &str = "osm_ring_not_closed";
-/// A way or ring has fewer than three distinct points: no area.
-pub const ISSUE_RING_TOO_SHORT: &str = "osm_ring_too_short";
-/// Two segments of the rings of an area cross or overlap: no area.
-pub const ISSUE_RING_SELF_INTERSECTION: &str = "osm_ring_self_intersection";
-/// A way node has no location in the input: the way gets no geometry.
-pub const ISSUE_MISSING_NODE: &str = "osm_way_missing_node";
-/// A ring tagged `outer` lies inside another ring, or one tagged `inner` does not: the geometry
-/// (nesting) decides, the area is kept.
-pub const ISSUE_ROLE_MISMATCH: &str = "osm_multipolygon_role_mismatch";
-/// A matching way is not closed (or tagged `area=no`): no polygon (Overpass input only; the PBF
-/// reader counts these in `PbfStats::ways_not_area`).
-pub const ISSUE_WAY_NOT_AREA: &str = "osm_way_not_area";
-/// A matching relation is not a multipolygon (or boundary) relation and has no centre.
-pub const ISSUE_RELATION_NOT_AREA: &str = "osm_relation_not_area";
-/// An Overpass element carries neither coordinates, geometry nor a centre.
-pub const ISSUE_NO_GEOMETRY: &str = "osm_no_geometry";
 
 /// The three kinds of OSM elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -132,17 +113,17 @@ impl OsmFeature {
     }
 }
 
-/// A problem with one element (never fatal): stable `code` (one of `ISSUE_*`), the element
+/// A problem with one element (never fatal): stable `code` (an `IssueCode::Osm*`), the element
 /// (`"relation/42"`) and a human-readable message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OsmIssue {
-    pub code: &'static str,
+    pub code: IssueCode,
     pub element: String,
     pub message: String,
 }
 
 impl OsmIssue {
-    pub fn new(code: &'static str, osm_type: OsmType, id: i64, message: impl Into<String>) -> Self {
+    pub fn new(code: IssueCode, osm_type: OsmType, id: i64, message: impl Into<String>) -> Self {
         OsmIssue {
             code,
             element: element_path(osm_type, id),
@@ -160,7 +141,7 @@ pub fn element_path(osm_type: OsmType, id: i64) -> String {
 pub fn count_issues(issues: &[OsmIssue]) -> Vec<(&'static str, usize)> {
     let mut counts: std::collections::BTreeMap<&'static str, usize> = Default::default();
     for issue in issues {
-        *counts.entry(issue.code).or_default() += 1;
+        *counts.entry(issue.code.as_str()).or_default() += 1;
     }
     counts.into_iter().collect()
 }

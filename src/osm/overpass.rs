@@ -12,10 +12,7 @@ use serde::Deserialize;
 
 use super::assemble::{Loc, MemberWay, Role, assemble_area};
 use super::filter::{DC_KEYS, DC_VALUES, EXCHANGE_TAGS, LIFECYCLE_PREFIXES};
-use super::{
-    ISSUE_MISSING_NODE, ISSUE_MISSING_WAY, ISSUE_NO_GEOMETRY, ISSUE_RELATION_NOT_AREA,
-    ISSUE_WAY_NOT_AREA, OsmError, OsmFeature, OsmGeometry, OsmIssue, OsmType,
-};
+use super::{IssueCode, OsmError, OsmFeature, OsmGeometry, OsmIssue, OsmType};
 
 /// Where to search.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -244,7 +241,10 @@ fn element_geometry(
                 _ => None,
             };
             if g.is_none() {
-                issues.push(issue(ISSUE_NO_GEOMETRY, "node without a valid lat/lon"));
+                issues.push(issue(
+                    IssueCode::OsmNoGeometry,
+                    "node without a valid lat/lon",
+                ));
             }
             g
         }
@@ -252,13 +252,16 @@ fn element_geometry(
             let Some(geometry) = &e.geometry else {
                 let g = center();
                 if g.is_none() {
-                    issues.push(issue(ISSUE_NO_GEOMETRY, "way without geometry or center"));
+                    issues.push(issue(
+                        IssueCode::OsmNoGeometry,
+                        "way without geometry or center",
+                    ));
                 }
                 return g;
             };
             let Some(locs) = locs(geometry) else {
                 issues.push(issue(
-                    ISSUE_MISSING_NODE,
+                    IssueCode::OsmWayMissingNode,
                     "way geometry has a missing (null) node location",
                 ));
                 return None;
@@ -267,7 +270,7 @@ fn element_geometry(
             let closed = locs.len() >= 2 && (closed_by_id || locs.first() == locs.last());
             if !closed || e.tags.get("area").map(String::as_str) == Some("no") {
                 issues.push(issue(
-                    ISSUE_WAY_NOT_AREA,
+                    IssueCode::OsmWayNotArea,
                     if closed {
                         "closed way tagged area=no: not a polygon"
                     } else {
@@ -293,9 +296,9 @@ fn element_geometry(
                 if g.is_none() {
                     issues.push(issue(
                         if is_area {
-                            ISSUE_NO_GEOMETRY
+                            IssueCode::OsmNoGeometry
                         } else {
-                            ISSUE_RELATION_NOT_AREA
+                            IssueCode::OsmRelationNotArea
                         },
                         if is_area {
                             "multipolygon relation without member geometry or center"
@@ -321,7 +324,7 @@ fn element_geometry(
             if !missing.is_empty() {
                 let list: Vec<String> = missing.iter().map(|id| format!("way/{id}")).collect();
                 issues.push(issue(
-                    ISSUE_MISSING_WAY,
+                    IssueCode::OsmMultipolygonMissingWay,
                     &format!(
                         "{} member way(s) without geometry: {}",
                         missing.len(),
@@ -446,18 +449,18 @@ mod tests {
     fn broken_elements_are_issues() {
         let (features, issues) = parse_overpass(&fixture("broken_geom.json")).unwrap();
         assert!(features.is_empty(), "{features:?}");
-        let mut codes: Vec<&str> = issues.iter().map(|i| i.code).collect();
+        let mut codes: Vec<&str> = issues.iter().map(|i| i.code.as_str()).collect();
         codes.sort();
         assert_eq!(
             codes,
             vec![
-                ISSUE_MISSING_WAY,
-                ISSUE_RELATION_NOT_AREA,
+                IssueCode::OsmMultipolygonMissingWay.as_str(),
+                IssueCode::OsmRelationNotArea.as_str(),
                 "osm_ring_not_closed",
                 "osm_ring_self_intersection",
                 "osm_ring_too_short",
-                ISSUE_MISSING_NODE,
-                ISSUE_WAY_NOT_AREA,
+                IssueCode::OsmWayMissingNode.as_str(),
+                IssueCode::OsmWayNotArea.as_str(),
             ]
         );
     }

@@ -33,9 +33,7 @@ use rayon::prelude::*;
 use super::assemble::{Loc, MemberWay, Role, assemble_area};
 use super::filter::BlockHint;
 use super::proto::{self, Fields, Value, WireError, read_varint, zigzag};
-use super::{
-    ISSUE_MISSING_NODE, ISSUE_MISSING_WAY, OsmError, OsmFeature, OsmGeometry, OsmIssue, OsmType,
-};
+use super::{IssueCode, OsmError, OsmFeature, OsmGeometry, OsmIssue, OsmType};
 
 /// The filter applied to every element's tags (`true` keeps it). It must be `Sync`: blocks are
 /// filtered on several threads.
@@ -1348,7 +1346,7 @@ fn assemble(
                 Ok(l) => l,
                 Err(node) => {
                     let issue = OsmIssue::new(
-                        ISSUE_MISSING_NODE,
+                        IssueCode::OsmWayMissingNode,
                         OsmType::Way,
                         w.id,
                         format!("node {node} is not in the file"),
@@ -1409,7 +1407,10 @@ fn assemble_relation(
             list.join(", "),
             if missing.len() > 10 { ", ..." } else { "" }
         );
-        return (None, vec![issue(ISSUE_MISSING_WAY, message)]);
+        return (
+            None,
+            vec![issue(IssueCode::OsmMultipolygonMissingWay, message)],
+        );
     }
     let mut members = Vec::with_capacity(r.ways.len());
     for &(id, role) in &r.ways {
@@ -1422,7 +1423,7 @@ fn assemble_relation(
             }),
             Err(node) => {
                 let message = format!("node {node} of member way {id} is not in the file");
-                return (None, vec![issue(ISSUE_MISSING_NODE, message)]);
+                return (None, vec![issue(IssueCode::OsmWayMissingNode, message)]);
             }
         }
     }

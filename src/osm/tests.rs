@@ -15,10 +15,7 @@ use super::area::area_m2;
 use super::filter::{DataCentreFilter, TagFilters};
 use super::pbf::{PbfOptions, extract_pbf, read_pbf};
 use super::testpbf::TestPbf;
-use super::{
-    ISSUE_MISSING_NODE, ISSUE_MISSING_WAY, ISSUE_RING_SELF_INTERSECTION, OsmError, OsmFeature,
-    OsmGeometry, OsmType,
-};
+use super::{IssueCode, OsmError, OsmFeature, OsmGeometry, OsmType};
 
 /// A synthetic town: data centres of every shape among filler buildings, in many small blocks.
 fn town() -> TestPbf {
@@ -155,13 +152,17 @@ fn synthetic_town_every_path_agrees() {
     let ids: Vec<&str> = features.iter().map(|f| f.0.as_str()).collect();
     assert_eq!(ids, vec!["node/97", "way/2000", "relation/4000"]);
     assert_eq!(features[2].2, 2, "outer + hole");
-    let codes: BTreeMap<&str, Vec<String>> = issues.iter().fold(BTreeMap::new(), |mut m, i| {
-        m.entry(i.code).or_default().push(i.element.clone());
-        m
-    });
-    assert_eq!(codes[ISSUE_MISSING_NODE], vec!["way/2003"]);
-    assert_eq!(codes[ISSUE_RING_SELF_INTERSECTION], vec!["way/2002"]);
-    assert_eq!(codes[ISSUE_MISSING_WAY], vec!["relation/4001"]);
+    let codes: BTreeMap<IssueCode, Vec<String>> =
+        issues.iter().fold(BTreeMap::new(), |mut m, i| {
+            m.entry(i.code).or_default().push(i.element.clone());
+            m
+        });
+    assert_eq!(codes[&IssueCode::OsmWayMissingNode], vec!["way/2003"]);
+    assert_eq!(codes[&IssueCode::OsmRingSelfIntersection], vec!["way/2002"]);
+    assert_eq!(
+        codes[&IssueCode::OsmMultipolygonMissingWay],
+        vec!["relation/4001"]
+    );
     assert_eq!(codes.len(), 3);
 }
 

@@ -16,7 +16,7 @@ use crate::catalog::{FileSpec, SourceSpec};
 use crate::error::{ParseError, SourceFailure};
 use crate::fetch::{Fetcher, Snapshot};
 use crate::model::{
-    AdminPart, DataIssue, IssueAction, ParseOutput, PublishedCount, Record, SourceRun, issue_codes,
+    AdminPart, DataIssue, IssueAction, IssueCode, ParseOutput, PublishedCount, Record, SourceRun,
 };
 use crate::parse_cache::ParseCache;
 
@@ -284,7 +284,7 @@ fn shrunk(
 fn issue_tally(issues: &[DataIssue]) -> String {
     let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
     for i in issues {
-        *by_code.entry(i.code).or_default() += 1;
+        *by_code.entry(i.code.as_str()).or_default() += 1;
     }
     if by_code.is_empty() {
         return String::new();
@@ -303,7 +303,7 @@ fn dedupe(records: Vec<Record>, issues: &mut Vec<DataIssue>) -> Vec<Record> {
         } else {
             issues.push(DataIssue {
                 source_id: r.source_id.clone(),
-                code: issue_codes::DUPLICATE_RECORD,
+                code: IssueCode::DuplicateRecord,
                 action: IssueAction::Dropped,
                 file: r.provenance.file.clone(),
                 locator: r.provenance.locator.clone(),

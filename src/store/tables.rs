@@ -394,7 +394,7 @@ pub fn data_issues<'a>() -> Table<&'a DataIssue> {
         description: "Bad or repaired records, with a stable code and what was done (kept, repaired, dropped, value_ignored)".into(),
         fields: vec![
             text("source_id", |i| i.source_id.clone().into()),
-            text("code", |i| i.code.into()),
+            text("code", |i| i.code.as_str().into()),
             text("action", |i| i.action.as_str().into()),
             text("file", |i| i.file.clone().into()),
             text("locator", |i| i.locator.clone().into()),
