@@ -285,7 +285,7 @@ fn sources(catalog: &Path) -> anyhow::Result<ExitCode> {
     println!("\nadapters:");
     for name in adapters::names() {
         if let Some(a) = adapters::find(name) {
-            println!("  {:<18} {}", name, a.summary());
+            println!("  {:<18} {}", name, a.summary);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::adapters::Adapter;
+use crate::adapters::Registered;
 use crate::catalog::{FileSpec, SourceSpec};
 use crate::model::ParseOutput;
 
@@ -32,11 +32,11 @@ impl ParseCache {
     /// sha256 over what decides the parse besides the bytes: the adapter's name and version
     /// and the part of the catalog entry an adapter may read (source id, licence, file name
     /// and role, adapter, mapping). Titles, URLs or rate limits do not invalidate entries.
-    pub fn entry_key(spec: &SourceSpec, file: &FileSpec, adapter: &dyn Adapter) -> String {
+    pub fn entry_key(spec: &SourceSpec, file: &FileSpec, adapter: &Registered) -> String {
         let text = format!(
             "format {FORMAT_VERSION}\nadapter {} {}\nsource {}\nlicence {}\nfile {}\nrole {:?}\nmapping {:?}\n",
-            adapter.name(),
-            adapter.version(),
+            adapter.name,
+            adapter.version,
             spec.id,
             spec.licence,
             file.name,
@@ -57,7 +57,7 @@ impl ParseCache {
         &self,
         spec: &SourceSpec,
         file: &FileSpec,
-        adapter: &dyn Adapter,
+        adapter: &Registered,
         snapshot_sha256: &str,
     ) -> Option<ParseOutput> {
         let key = Self::entry_key(spec, file, adapter);
@@ -71,7 +71,7 @@ impl ParseCache {
         &self,
         spec: &SourceSpec,
         file: &FileSpec,
-        adapter: &dyn Adapter,
+        adapter: &Registered,
         snapshot_sha256: &str,
         output: &ParseOutput,
     ) -> std::io::Result<()> {
@@ -126,23 +126,20 @@ struct EntryRef<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::test_source_header;
     use crate::adapters::test_support;
 
-    const SPEC: &str = r#"
-id = "demo"
-title = "Demo"
-publisher = "Someone"
-licence = "ODbL-1.0"
-attribution = "x"
-trust_tier = 3
-adapter = "csv"
+    const SPEC: &str = concat!(
+        test_source_header!("demo", "csv"),
+        r#"
 [mapping]
 lon = "lon"
 lat = "lat"
 name = "name"
 [[files]]
 name = "a.csv"
-"#;
+"#
+    );
 
     fn parse(spec: &SourceSpec, bytes: &[u8]) -> ParseOutput {
         let adapter = crate::adapters::find("csv").unwrap();
@@ -179,7 +176,8 @@ name = "a.csv"
                 .is_none()
         );
         // A title change keeps the entry.
-        let retitled = test_support::spec(&SPEC.replace("Demo", "Another title"));
+        let retitled =
+            test_support::spec(&SPEC.replace("title = \"t\"", "title = \"Another title\""));
         assert!(
             cache
                 .get(&retitled, &retitled.files[0], adapter, &sha)

@@ -6,7 +6,7 @@
 
 use super::lenient::{self, Doc, Flaw};
 use super::mapped::issue;
-use super::{About, Adapter, FileInput};
+use super::{Adapter, FileInput};
 use crate::error::ParseError;
 use crate::geo::locate::{self, LocateError};
 use crate::model::{AdminPart, DataIssue, IssueAction, IssueCode, ParseOutput};
@@ -123,14 +123,6 @@ fn row_units(input: &FileInput<'_>) -> Result<Vec<Unit>, ParseError> {
 }
 
 impl Adapter for AdminBoundaries {
-    fn about(&self) -> About {
-        About {
-            name: "admin-boundaries",
-            version: 1,
-            summary: "Département/commune boundaries (GeoJSON) and INSEE COG tables (CSV)",
-        }
-    }
-
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let file = input.file.name.as_str();
         let role = input.file.role.as_deref().unwrap_or_default();

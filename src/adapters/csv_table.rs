@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::lenient;
 use super::mapped::{self, Entry, Mapped};
-use super::{About, Adapter, FileInput};
+use super::{Adapter, FileInput};
 use crate::catalog::Mapping;
 use crate::error::ParseError;
 use crate::model::{IssueAction, IssueCode, ParseOutput};
@@ -16,14 +16,6 @@ use crate::model::{IssueAction, IssueCode, ParseOutput};
 pub struct CsvTable;
 
 impl Adapter for CsvTable {
-    fn about(&self) -> About {
-        About {
-            name: "csv",
-            version: 1,
-            summary: "CSV with a header row; columns mapped in the catalog",
-        }
-    }
-
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let decoded = lenient::decode(&input.file.name, input.bytes)?;
         let text: &str = &decoded.text;
@@ -248,16 +240,12 @@ fn mapped_columns(m: &Mapping) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::test_source_header;
     use crate::adapters::test_support::{input, spec};
 
-    const SPEC: &str = r#"
-id = "community-map"
-title = "t"
-publisher = "p"
-licence = "ODbL-1.0"
-attribution = "a"
-trust_tier = 3
-adapter = "csv"
+    const SPEC: &str = concat!(
+        test_source_header!("community-map", "csv"),
+        r#"
 [mapping]
 id = "@id"
 id_style = "osm_path"
@@ -272,7 +260,8 @@ unit = "text"
 kind = "unspecified"
 [[files]]
 name = "map.csv"
-"#;
+"#
+    );
 
     // Synthetic rows in the exact column layout of the community-map export.
     const CSV: &str = "Latitude,Longitude,@id,name,ref,description,data_center:power,@relations\n\

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::lenient::{self, Doc};
 use super::mapped::issue;
-use super::{About, Adapter, FileInput, fields, kinds};
+use super::{Adapter, FileInput, fields, kinds};
 use crate::error::ParseError;
 use crate::model::{
     IssueAction, IssueCode, ParseOutput, PointPrecision, PowerFact, PowerKind, PublishedCount,
@@ -84,14 +84,6 @@ struct CountFact {
 }
 
 impl Adapter for DisclosureFacts {
-    fn about(&self) -> About {
-        About {
-            name: "disclosure-facts",
-            version: 3,
-            summary: "Quoted operator facts (m², ha, MW, MVA with what they measure) and published counts and totals",
-        }
-    }
-
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let doc = Doc::open(input)?;
         let file: File<'_> = doc.parse()?;
@@ -363,19 +355,16 @@ fn fact_record(input: &FileInput<'_>, f: &Fact, locator: String) -> Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::test_source_header;
     use crate::adapters::test_support::{input, spec};
 
-    const SPEC: &str = r#"
-id = "operator-disclosures"
-title = "t"
-publisher = "p"
-licence = "quoted facts"
-attribution = "a"
-trust_tier = 2
-adapter = "disclosure-facts"
+    const SPEC: &str = concat!(
+        test_source_header!("operator-disclosures", "disclosure-facts"),
+        r#"
 [[files]]
 name = "reference_facts.json"
-"#;
+"#
+    );
 
     // Synthetic facts in the exact structure of reference_facts.json.
     const DOC: &str = r#"{"facility_facts":[

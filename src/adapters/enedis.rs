@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::lenient::{self, Doc};
 use super::mapped::{PointCheck, check_point, issue};
-use super::{About, Adapter, FileInput, fields};
+use super::{Adapter, FileInput, fields};
 use crate::error::ParseError;
 use crate::model::{
     DataIssue, EnergyObs, IssueAction, IssueCode, ParseOutput, PointPrecision, Record, Status,
@@ -52,14 +52,6 @@ struct Year {
 }
 
 impl Adapter for EnedisHistory {
-    fn about(&self) -> About {
-        About {
-            name: "enedis-history",
-            version: 1,
-            summary: "Enedis annual consumption by address, with yearly MWh history",
-        }
-    }
-
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let doc = Doc::open(input)?;
         let file: File<'_> = doc.parse()?;
@@ -180,19 +172,16 @@ fn split_postcode_city(address: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::test_source_header;
     use crate::adapters::test_support::{input, spec};
 
-    const SPEC: &str = r#"
-id = "enedis-consumption"
-title = "t"
-publisher = "p"
-licence = "etalab-2.0"
-attribution = "a"
-trust_tier = 1
-adapter = "enedis-history"
+    const SPEC: &str = concat!(
+        test_source_header!("enedis-consumption", "enedis-history"),
+        r#"
 [[files]]
 name = "data.json"
-"#;
+"#
+    );
 
     // Synthetic entry in the exact structure of the Enedis file (two delivery points in 2021).
     const DOC: &str = r#"{"metadata":{},"departements":[{"code":"93","datacenters":[

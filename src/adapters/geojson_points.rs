@@ -9,21 +9,13 @@ use serde_json::{Map, Value};
 
 use super::lenient::{self, Doc};
 use super::mapped::{self, Entry, Mapped};
-use super::{About, Adapter, FileInput};
+use super::{Adapter, FileInput};
 use crate::error::ParseError;
 use crate::model::{IssueAction, IssueCode, ParseOutput};
 
 pub struct GeoJsonPoints;
 
 impl Adapter for GeoJsonPoints {
-    fn about(&self) -> About {
-        About {
-            name: "geojson",
-            version: 1,
-            summary: "GeoJSON FeatureCollection of points; properties mapped in the catalog",
-        }
-    }
-
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let doc = Doc::open(input)?;
         let file = &input.file.name;
@@ -159,16 +151,12 @@ fn collect_positions(v: &geojson::Value, out: &mut Vec<(f64, f64)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::test_source_header;
     use crate::adapters::test_support::{input, spec};
 
-    const SPEC: &str = r#"
-id = "osm-datacenters"
-title = "t"
-publisher = "p"
-licence = "ODbL-1.0"
-attribution = "a"
-trust_tier = 3
-adapter = "geojson"
+    const SPEC: &str = concat!(
+        test_source_header!("osm-datacenters", "geojson"),
+        r#"
 [mapping]
 id = "osm_id"
 id_style = "osm_type_id"
@@ -178,7 +166,8 @@ operator = "operator"
 default_status = "operating"
 [[files]]
 name = "dc.geojson"
-"#;
+"#
+    );
 
     // Synthetic features in the exact property layout of the OSM extract.
     const GJ: &str = r#"{"type":"FeatureCollection","features":[

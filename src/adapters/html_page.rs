@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::fields::{self, Quantity, QuantityUnit};
 use super::lenient;
 use super::mapped::issue;
-use super::{About, Adapter, FileInput, kinds};
+use super::{Adapter, FileInput, kinds};
 use crate::catalog::{FileSpec, SourceSpec};
 use crate::error::ParseError;
 use crate::model::{
@@ -96,14 +96,6 @@ fn selector(css: &str) -> Result<Selector, String> {
 pub struct HtmlPage;
 
 impl Adapter for HtmlPage {
-    fn about(&self) -> About {
-        About {
-            name: "html-page",
-            version: 1,
-            summary: "operator web pages; CSS selectors in the catalog ([mapping.html]); figures with their kind",
-        }
-    }
-
     fn check(&self, spec: &SourceSpec, file: &FileSpec) -> Result<(), (String, String)> {
         HtmlMapping::of(spec, file)?.check()
     }
@@ -362,17 +354,13 @@ fn is_thousands_dot(c: &[char], i: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::test_source_header;
     use crate::adapters::test_support;
     use crate::model::{PowerKind, SurfaceKind};
 
-    const NORTHCOLO: &str = r#"
-id = "northcolo"
-title = "NorthColo site pages (synthetic)"
-publisher = "NorthColo"
-licence = "proprietary; facts quoted"
-attribution = "NorthColo"
-trust_tier = 2
-adapter = "html-page"
+    const NORTHCOLO: &str = concat!(
+        test_source_header!("northcolo", "html-page"),
+        r#"
 [mapping.html]
 block = "div.facility"
 name = ".facility__name"
@@ -383,16 +371,12 @@ operator = "NorthColo"
 required = ["name", "address"]
 [[files]]
 name = "northcolo-par7.html"
-"#;
+"#
+    );
 
-    const DATAFRANCE: &str = r#"
-id = "datafrance"
-title = "DataFrance campus pages (synthetic)"
-publisher = "DataFrance"
-licence = "proprietary; facts quoted"
-attribution = "DataFrance"
-trust_tier = 2
-adapter = "html-page"
+    const DATAFRANCE: &str = concat!(
+        test_source_header!("datafrance", "html-page"),
+        r#"
 [mapping.html]
 block = "article.campus"
 name = "h2.campus-nom"
@@ -403,7 +387,8 @@ operator = "DataFrance"
 required = ["name", "address", "figures"]
 [[files]]
 name = "datafrance-sites.html"
-"#;
+"#
+    );
 
     const PAR7: &str = include_str!("../../tests/fixtures/operator-pages/northcolo-par7.html");
     const PAR7_REDESIGN: &str =

@@ -4,21 +4,13 @@
 
 use super::lenient::{self, Doc};
 use super::mapped::{self, Entry, Mapped};
-use super::{About, Adapter, FileInput};
+use super::{Adapter, FileInput};
 use crate::error::ParseError;
 use crate::model::ParseOutput;
 
 pub struct JsonEntries;
 
 impl Adapter for JsonEntries {
-    fn about(&self) -> About {
-        About {
-            name: "json",
-            version: 1,
-            summary: "JSON array of objects at a path; members mapped in the catalog",
-        }
-    }
-
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let doc = Doc::open(input)?;
         let path = input.mapping().array_path.clone().unwrap_or_default();
@@ -65,16 +57,12 @@ impl Adapter for JsonEntries {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::adapters::test_source_header;
     use crate::adapters::test_support::{input, spec};
 
-    const SPEC: &str = r#"
-id = "cloudsmog-enriched"
-title = "t"
-publisher = "p"
-licence = "CC-BY-4.0"
-attribution = "a"
-trust_tier = 4
-adapter = "json"
+    const SPEC: &str = concat!(
+        test_source_header!("cloudsmog-enriched", "json"),
+        r#"
 [mapping]
 array_path = "datacenters"
 lon = "lon"
@@ -86,7 +74,8 @@ unit = "MW"
 kind = "unspecified"
 [[files]]
 name = "major.json"
-"#;
+"#
+    );
 
     #[test]
     fn reads_entries_at_path() {

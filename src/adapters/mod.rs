@@ -71,33 +71,8 @@ impl FileInput<'_> {
     }
 }
 
-/// What an adapter says of itself.
-#[derive(Debug, Clone, Copy)]
-pub struct About {
-    /// The name used in `adapter = "..."` in the catalog.
-    pub name: &'static str,
-    /// Bumped whenever the output for the same bytes changes (keys parse caches).
-    pub version: u32,
-    /// One line for `dcinv sources`.
-    pub summary: &'static str,
-}
-
 /// A parser for one file format. Implementations are pure: bytes in, records out.
 pub trait Adapter: Sync {
-    /// Its name, version and summary.
-    fn about(&self) -> About;
-    /// The name used in `adapter = "..."` in the catalog.
-    fn name(&self) -> &'static str {
-        self.about().name
-    }
-    /// Bumped whenever the output for the same bytes changes (keys parse caches).
-    fn version(&self) -> u32 {
-        self.about().version
-    }
-    /// One line for `dcinv sources`.
-    fn summary(&self) -> &'static str {
-        self.about().summary
-    }
     /// Checks the catalog options this adapter reads for `file` (they are opaque to the
     /// catalog, e.g. `[mapping.html]`); the error is (key, message).
     fn check(&self, _spec: &SourceSpec, _file: &FileSpec) -> Result<(), (String, String)> {
@@ -106,25 +81,87 @@ pub trait Adapter: Sync {
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError>;
 }
 
-/// Every adapter, in one place. Adding a source format means adding a line here.
-static REGISTRY: &[&dyn Adapter] = &[
-    &geojson_points::GeoJsonPoints,
-    &csv_table::CsvTable,
-    &json_entries::JsonEntries,
-    &enedis::EnedisHistory,
-    &disclosures::DisclosureFacts,
-    &admin::AdminBoundaries,
-    &overpass::Overpass,
-    &peeringdb::PeeringDbFacilities,
-    &html_page::HtmlPage,
+/// An adapter with the name the catalog calls it by.
+pub struct Registered {
+    /// The name used in `adapter = "..."` in the catalog.
+    pub name: &'static str,
+    /// Bumped whenever the output for the same bytes changes (keys parse caches).
+    pub version: u32,
+    /// One line for `dcinv sources`.
+    pub summary: &'static str,
+    pub adapter: &'static dyn Adapter,
+}
+
+impl Registered {
+    pub fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
+        self.adapter.parse(input)
+    }
+}
+
+/// Every adapter, in one place. Adding a source format means adding an entry here.
+static REGISTRY: &[Registered] = &[
+    Registered {
+        name: "geojson",
+        version: 1,
+        summary: "GeoJSON FeatureCollection of points; properties mapped in the catalog",
+        adapter: &geojson_points::GeoJsonPoints,
+    },
+    Registered {
+        name: "csv",
+        version: 1,
+        summary: "CSV with a header row; columns mapped in the catalog",
+        adapter: &csv_table::CsvTable,
+    },
+    Registered {
+        name: "json",
+        version: 1,
+        summary: "JSON array of objects at a path; members mapped in the catalog",
+        adapter: &json_entries::JsonEntries,
+    },
+    Registered {
+        name: "enedis-history",
+        version: 1,
+        summary: "Enedis annual consumption by address, with yearly MWh history",
+        adapter: &enedis::EnedisHistory,
+    },
+    Registered {
+        name: "disclosure-facts",
+        version: 3,
+        summary: "Quoted operator facts (m², ha, MW, MVA with what they measure) and published counts and totals",
+        adapter: &disclosures::DisclosureFacts,
+    },
+    Registered {
+        name: "admin-boundaries",
+        version: 1,
+        summary: "Département/commune boundaries (GeoJSON) and INSEE COG tables (CSV)",
+        adapter: &admin::AdminBoundaries,
+    },
+    Registered {
+        name: "overpass",
+        version: 1,
+        summary: "Overpass API JSON (out geom / out center): data-centre nodes, ways and multipolygons",
+        adapter: &overpass::Overpass,
+    },
+    Registered {
+        name: "peeringdb",
+        version: 1,
+        summary: "PeeringDB API /api/fac JSON: facilities with id, operator, address and point",
+        adapter: &peeringdb::PeeringDbFacilities,
+    },
+    Registered {
+        name: "html-page",
+        version: 1,
+        summary: "operator web pages; CSS selectors in the catalog ([mapping.html]); figures with their kind",
+        adapter: &html_page::HtmlPage,
+    },
 ];
 
-pub fn find(name: &str) -> Option<&'static dyn Adapter> {
-    REGISTRY.iter().copied().find(|a| a.name() == name)
+pub fn find(name: &str) -> Option<&'static Registered> {
+    REGISTRY.iter().find(|a| a.name == name)
 }
 
 pub fn names() -> Vec<&'static str> {
-    REGISTRY.iter().map(|a| a.name()).collect()
+    REGISTRY.iter().map(|a| a.name).collect()
 }
 
 /// Loads the catalog in `dir` ([`catalog::load_dir`]) and checks every source against the
@@ -162,11 +199,31 @@ pub fn check_spec(spec: &SourceSpec) -> Result<(), CatalogError> {
         };
         let adapter = known(key, spec.adapter_for(file))?;
         adapter
+            .adapter
             .check(spec, file)
             .map_err(|(key, message)| invalid(key, message))?;
     }
     Ok(())
 }
+
+/// The lines every test catalog entry needs (a `concat!` piece; the entry adds its mapping and
+/// files): a source `id` read by `adapter`, with placeholder title, publisher, licence and
+/// attribution.
+#[cfg(test)]
+macro_rules! test_source_header {
+    ($id:literal, $adapter:literal) => {
+        concat!(
+            "id = \"",
+            $id,
+            "\"\ntitle = \"t\"\npublisher = \"p\"\nlicence = \"test\"\nattribution = \"a\"\n",
+            "trust_tier = 3\nadapter = \"",
+            $adapter,
+            "\"\n"
+        )
+    };
+}
+#[cfg(test)]
+pub(crate) use test_source_header;
 
 #[cfg(test)]
 pub(crate) mod test_support {

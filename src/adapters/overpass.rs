@@ -10,7 +10,7 @@ use serde_json::value::RawValue;
 
 use super::lenient::{self, Doc};
 use super::mapped::issue;
-use super::{About, Adapter, FileInput, fields};
+use super::{Adapter, FileInput, fields};
 use crate::error::ParseError;
 use crate::model::{
     DataIssue, Footprint, IssueAction, IssueCode, LonLat, ParseOutput, PointPrecision, PowerFact,
@@ -33,14 +33,6 @@ fn status(s: DcStatus) -> Status {
 }
 
 impl Adapter for Overpass {
-    fn about(&self) -> About {
-        About {
-            name: "overpass",
-            version: 1,
-            summary: "Overpass API JSON (out geom / out center): data-centre nodes, ways and multipolygons",
-        }
-    }
-
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let (features, osm_issues, element_issues) = elements(input)?;
         let mut out = ParseOutput {

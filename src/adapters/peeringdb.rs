@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::lenient::{self, Doc};
 use super::mapped::{PointCheck, check_point, get_f64, get_str, issue};
-use super::{About, Adapter, FileInput};
+use super::{Adapter, FileInput};
 use crate::error::ParseError;
 use crate::model::{
     DataIssue, IssueAction, IssueCode, ParseOutput, PointPrecision, Record, Status,
@@ -20,14 +20,6 @@ use crate::model::{
 pub struct PeeringDbFacilities;
 
 impl Adapter for PeeringDbFacilities {
-    fn about(&self) -> About {
-        About {
-            name: "peeringdb",
-            version: 1,
-            summary: "PeeringDB API /api/fac JSON: facilities with id, operator, address and point",
-        }
-    }
-
     fn parse(&self, input: &FileInput<'_>) -> Result<ParseOutput, ParseError> {
         let file = input.file.name.clone();
         let doc = Doc::open(input)?;

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 
-use crate::adapters::{self, Adapter, FileInput};
+use crate::adapters::{self, FileInput, Registered};
 use crate::catalog::{FileSpec, SourceSpec};
 use crate::error::{ParseError, SourceFailure};
 use crate::fetch::{Fetcher, Snapshot};
@@ -175,7 +175,7 @@ fn use_file(
     cx: &IngestContext<'_>,
     spec: &SourceSpec,
     file: &FileSpec,
-    adapter: &dyn Adapter,
+    adapter: &Registered,
     fetched: &Result<Snapshot, SourceFailure>,
     run: &mut SourceRun,
 ) -> Result<UsedFile, SourceFailure> {
@@ -233,7 +233,7 @@ fn parse_snapshot(
     cache: &ParseCache,
     spec: &SourceSpec,
     file: &FileSpec,
-    adapter: &dyn Adapter,
+    adapter: &Registered,
     snapshot: &Snapshot,
 ) -> Result<(ParseOutput, bool), ParseError> {
     let provenance = snapshot.provenance(spec, file);
