@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::lenient;
-use super::mapped::{self, Entry, Mapped};
+use super::mapped::{self, Entry};
 use super::{Adapter, FileInput};
 use crate::catalog::Mapping;
 use crate::error::ParseError;
@@ -166,45 +166,30 @@ impl CsvTable {
             locator: locator.clone(),
             position,
         };
-        match mapped::map_entry(input, &entry) {
-            Mapped::Record(record, issues) => {
-                out.issues.extend(lenient::flaw_issues(
+        mapped::add_entry(input, &entry, &flaws, &screened, out, |record| {
+            let (lo, la) = (m.lon.as_ref()?, m.lat.as_ref()?);
+            let point = (
+                mapped::get_str(&props, lo).unwrap_or_default(),
+                mapped::get_str(&props, la).unwrap_or_default(),
+            );
+            if point.0.is_empty() {
+                return None;
+            }
+            match state.seen_points.get(&point) {
+                Some(first) => Some(mapped::issue(
                     input,
-                    &flaws,
-                    &screened,
+                    IssueCode::DuplicatePoint,
+                    IssueAction::Kept,
                     &locator,
                     Some(&record.record_key),
-                ));
-                out.issues.extend(issues);
-                if let (Some(lo), Some(la)) = (&m.lon, &m.lat) {
-                    let point = (
-                        mapped::get_str(&props, lo).unwrap_or_default(),
-                        mapped::get_str(&props, la).unwrap_or_default(),
-                    );
-                    if !point.0.is_empty() {
-                        if let Some(first) = state.seen_points.get(&point) {
-                            out.issues.push(mapped::issue(
-                                input,
-                                IssueCode::DuplicatePoint,
-                                IssueAction::Kept,
-                                &locator,
-                                Some(&record.record_key),
-                                format!("same coordinates as row {first}"),
-                            ));
-                        } else {
-                            state.seen_points.insert(point, position);
-                        }
-                    }
+                    format!("same coordinates as row {first}"),
+                )),
+                None => {
+                    state.seen_points.insert(point, position);
+                    None
                 }
-                out.records.push(*record);
             }
-            Mapped::Dropped(issues) => {
-                out.issues.extend(lenient::flaw_issues(
-                    input, &flaws, &screened, &locator, None,
-                ));
-                out.issues.extend(issues);
-            }
-        }
+        });
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::lenient::{self, Doc};
-use super::mapped::{self, Entry, Mapped};
+use super::mapped::{self, Entry};
 use super::{Adapter, FileInput};
 use crate::error::ParseError;
 use crate::model::{IssueAction, IssueCode, ParseOutput};
@@ -60,32 +60,18 @@ impl Adapter for GeoJsonPoints {
                 locator: locator.clone(),
                 position: i + 1,
             };
-            match mapped::map_entry(input, &entry) {
-                Mapped::Record(record, issues) => {
-                    let key = Some(record.record_key.as_str());
-                    out.issues.extend(lenient::flaw_issues(
-                        input, &flaws, &screened, &locator, key,
-                    ));
-                    if let Some(message) = geometry_issue {
-                        out.issues.push(mapped::issue(
-                            input,
-                            IssueCode::BadGeometry,
-                            IssueAction::Repaired,
-                            &locator,
-                            key,
-                            message,
-                        ));
-                    }
-                    out.issues.extend(issues);
-                    out.records.push(*record);
-                }
-                Mapped::Dropped(issues) => {
-                    out.issues.extend(lenient::flaw_issues(
-                        input, &flaws, &screened, &locator, None,
-                    ));
-                    out.issues.extend(issues);
-                }
-            }
+            mapped::add_entry(input, &entry, &flaws, &screened, &mut out, |record| {
+                geometry_issue.map(|message| {
+                    mapped::issue(
+                        input,
+                        IssueCode::BadGeometry,
+                        IssueAction::Repaired,
+                        &locator,
+                        Some(&record.record_key),
+                        message,
+                    )
+                })
+            });
         }
         Ok(out)
     }

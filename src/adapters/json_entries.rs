@@ -3,7 +3,7 @@
 //! from its own slice of the file: a broken one is a data issue, not a failed file.
 
 use super::lenient::{self, Doc};
-use super::mapped::{self, Entry, Mapped};
+use super::mapped::{self, Entry};
 use super::{Adapter, FileInput};
 use crate::error::ParseError;
 use crate::model::ParseOutput;
@@ -33,22 +33,7 @@ impl Adapter for JsonEntries {
                 locator: locator.clone(),
                 position: i + 1,
             };
-            match mapped::map_entry(input, &entry) {
-                Mapped::Record(record, issues) => {
-                    let key = Some(record.record_key.as_str());
-                    out.issues.extend(lenient::flaw_issues(
-                        input, &flaws, &screened, &locator, key,
-                    ));
-                    out.issues.extend(issues);
-                    out.records.push(*record);
-                }
-                Mapped::Dropped(issues) => {
-                    out.issues.extend(lenient::flaw_issues(
-                        input, &flaws, &screened, &locator, None,
-                    ));
-                    out.issues.extend(issues);
-                }
-            }
+            mapped::add_entry(input, &entry, &flaws, &screened, &mut out, |_| None);
         }
         Ok(out)
     }

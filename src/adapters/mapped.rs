@@ -4,12 +4,12 @@
 
 use serde_json::{Map, Value};
 
-use super::FileInput;
 use super::fields::{self, TextFlaw};
+use super::{FileInput, lenient};
 use crate::catalog::{Mapping, QuantityMap};
 use crate::model::{
-    DataIssue, IssueAction, IssueCode, LonLat, PointPrecision, PowerFact, PowerKind, Record,
-    Status, SurfaceFact, SurfaceKind,
+    DataIssue, IssueAction, IssueCode, LonLat, ParseOutput, PointPrecision, PowerFact, PowerKind,
+    Record, Status, SurfaceFact, SurfaceKind,
 };
 
 /// One entry to map.
@@ -74,6 +74,32 @@ fn is_placeholder(v: &str) -> bool {
         v.trim().to_lowercase().as_str(),
         "unknown" | "inconnu" | "n/a" | "na" | "none" | "null" | "-" | "?" | "nc" | "non renseigné"
     )
+}
+
+/// Maps one screened entry and adds to `out`, in this order: the entry's text flaws, what
+/// `about` finds about the mapped record (a geometry reduced to a point, a repeated point),
+/// the mapping's issues, then the record. A dropped entry adds its flaws and the reasons.
+pub fn add_entry(
+    input: &FileInput<'_>,
+    entry: &Entry<'_>,
+    flaws: &[lenient::Flaw],
+    screened: &[(IssueCode, String)],
+    out: &mut ParseOutput,
+    about: impl FnOnce(&Record) -> Option<DataIssue>,
+) {
+    let flaw_issues = |key| lenient::flaw_issues(input, flaws, screened, &entry.locator, key);
+    match map_entry(input, entry) {
+        Mapped::Record(record, issues) => {
+            out.issues.extend(flaw_issues(Some(&record.record_key)));
+            out.issues.extend(about(&record));
+            out.issues.extend(issues);
+            out.records.push(*record);
+        }
+        Mapped::Dropped(issues) => {
+            out.issues.extend(flaw_issues(None));
+            out.issues.extend(issues);
+        }
+    }
 }
 
 /// Maps one entry onto a record: catalog exclusion, identity, texts, status, point and
