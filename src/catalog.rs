@@ -235,6 +235,40 @@ pub struct Mapping {
     pub html: Option<toml::Value>,
 }
 
+impl Mapping {
+    /// Every field of an entry the mapping reads a value from (texts, lists, quantities), each
+    /// once, sorted; the exclusion rule's field is not one of them.
+    pub fn value_fields(&self) -> Vec<&String> {
+        let singles = [
+            &self.id,
+            &self.osm_type,
+            &self.lon,
+            &self.lat,
+            &self.name,
+            &self.operator,
+            &self.operator_wikidata,
+            &self.housenumber,
+            &self.street,
+            &self.postcode,
+            &self.website,
+            &self.peeringdb_id,
+        ];
+        let lists = [
+            &self.alt_names,
+            &self.codes,
+            &self.description,
+            &self.city,
+            &self.status,
+        ];
+        let mut names: Vec<&String> = singles.into_iter().flatten().collect();
+        names.extend(lists.into_iter().flatten());
+        names.extend(self.power.iter().chain(&self.surface).map(|q| &q.field));
+        names.sort();
+        names.dedup();
+        names
+    }
+}
+
 /// A power or surface field and what it measures.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -110,36 +110,35 @@ impl CsvTable {
         out: &mut ParseOutput,
     ) {
         let m = input.mapping();
+        // A row that cannot be read as one of the header's width is dropped, with its flaws.
+        let drop_row = |out: &mut ParseOutput, locator: &str, message: String| {
+            out.issues
+                .extend(lenient::flaw_issues(input, &flaws, &[], locator, None));
+            out.issues.push(mapped::issue(
+                input,
+                IssueCode::RowShapeMismatch,
+                IssueAction::Dropped,
+                locator,
+                None,
+                message,
+            ));
+        };
         let row = match row {
             Ok(r) => r,
             Err(e) => {
-                let locator = format!("row {position}");
-                out.issues
-                    .extend(lenient::flaw_issues(input, &flaws, &[], &locator, None));
-                out.issues.push(mapped::issue(
-                    input,
-                    IssueCode::RowShapeMismatch,
-                    IssueAction::Dropped,
-                    &locator,
-                    None,
+                drop_row(
+                    out,
+                    &format!("row {position}"),
                     format!("row cannot be read: {e}"),
-                ));
+                );
                 return;
             }
         };
         let line = row.position().map_or(0, csv::Position::line);
         let locator = format!("row {position} (line {line})");
         if row.len() != header.len() {
-            out.issues
-                .extend(lenient::flaw_issues(input, &flaws, &[], &locator, None));
-            out.issues.push(mapped::issue(
-                input,
-                IssueCode::RowShapeMismatch,
-                IssueAction::Dropped,
-                &locator,
-                None,
-                format!("{} fields for a header of {}", row.len(), header.len()),
-            ));
+            let message = format!("{} fields for a header of {}", row.len(), header.len());
+            drop_row(out, &locator, message);
             return;
         }
         let values: Vec<String> = row.iter().map(str::to_string).collect();
@@ -195,25 +194,7 @@ impl CsvTable {
 
 /// Every column the mapping names; all must be in the header.
 fn mapped_columns(m: &Mapping) -> Vec<String> {
-    let singles = [
-        &m.id,
-        &m.osm_type,
-        &m.lon,
-        &m.lat,
-        &m.name,
-        &m.operator,
-        &m.operator_wikidata,
-        &m.housenumber,
-        &m.street,
-        &m.postcode,
-        &m.website,
-        &m.peeringdb_id,
-    ];
-    let mut cols: Vec<String> = singles.into_iter().flatten().cloned().collect();
-    for list in [&m.alt_names, &m.codes, &m.description, &m.city, &m.status] {
-        cols.extend(list.iter().cloned());
-    }
-    cols.extend(m.power.iter().chain(&m.surface).map(|q| q.field.clone()));
+    let mut cols: Vec<String> = m.value_fields().into_iter().cloned().collect();
     if let Some(rule) = &m.exclude {
         cols.push(rule.field.clone());
     }

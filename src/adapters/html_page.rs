@@ -517,22 +517,6 @@ name = "datafrance-sites.html"
         assert!(close(q("1.5 MW"), 1.5));
         assert!(close(q("500 kW"), 0.5));
         assert!(close(q("12 MVA"), 12.0));
-        let kind = |t: &str| kinds::power_kind(t, "MW");
-        assert_eq!(kind("Puissance IT : 1,5 MW"), PowerKind::It);
-        assert_eq!(kind("Puissance informatique 2 MW"), PowerKind::It);
-        assert_eq!(
-            kind("Puissance électrique totale 4 MW"),
-            PowerKind::Facility
-        );
-        assert_eq!(kind("Raccordement 20 MW"), PowerKind::Facility);
-        assert_eq!(kind("Puissance à terme 30 MW"), PowerKind::Planned);
-        assert_eq!(kind("10 MW"), PowerKind::Unspecified);
-        let skind = |t: &str| kinds::surface_kind(t);
-        assert_eq!(skind("Salles blanches : 3 000 m²"), SurfaceKind::WhiteSpace);
-        assert_eq!(skind("White space 2,000 sq ft"), SurfaceKind::WhiteSpace);
-        assert_eq!(skind("Surface totale 12 000 m²"), SurfaceKind::FloorArea);
-        assert_eq!(skind("Terrain de 4 ha"), SurfaceKind::SiteArea);
-        assert_eq!(skind("5 000 m²"), SurfaceKind::Unspecified);
     }
 
     #[test]

@@ -120,41 +120,50 @@ mod tests {
 
     #[test]
     fn power_labels() {
-        let kind = |t: &str| power_kind(t, "MW");
-        assert_eq!(kind("Puissance IT"), PowerKind::It);
-        assert_eq!(kind("IT (as published)"), PowerKind::It);
-        assert_eq!(kind("Puissance informatique"), PowerKind::It);
-        assert_eq!(kind("Puissance électrique totale"), PowerKind::Facility);
-        assert_eq!(kind("total customer power, 4 phases"), PowerKind::Facility);
-        assert_eq!(kind("puissance disponible de 12 MW"), PowerKind::Facility);
-        assert_eq!(kind("Capacité à terme"), PowerKind::Planned);
-        assert_eq!(kind("MWth (as written)"), PowerKind::Thermal);
-        assert_eq!(
-            kind("facility, grid or unstated (see note)"),
-            PowerKind::Unspecified
-        );
-        assert_eq!(kind("Puissance"), PowerKind::Unspecified);
-        // "it" is a word, not letters: "site" is facility, "unit" is nothing.
-        assert_eq!(kind("site power"), PowerKind::Facility);
-        assert_eq!(kind("per unit"), PowerKind::Unspecified);
-        assert_eq!(power_kind("IT", "MVA"), PowerKind::GridMva);
+        use PowerKind::*;
+        let cases = [
+            ("Puissance IT", It),
+            ("IT (as published)", It),
+            ("Puissance informatique", It),
+            ("Puissance IT : 1,5 MW", It),
+            ("Puissance électrique totale", Facility),
+            ("total customer power, 4 phases", Facility),
+            ("puissance disponible de 12 MW", Facility),
+            ("Raccordement 20 MW", Facility),
+            ("Capacité à terme", Planned),
+            ("Puissance à terme 30 MW", Planned),
+            ("MWth (as written)", Thermal),
+            ("facility, grid or unstated (see note)", Unspecified),
+            ("Puissance", Unspecified),
+            ("10 MW", Unspecified),
+            // "it" is a word, not letters: "site" is facility, "unit" is nothing.
+            ("site power", Facility),
+            ("per unit", Unspecified),
+        ];
+        for (label, want) in cases {
+            assert_eq!(power_kind(label, "MW"), want, "{label}");
+        }
+        assert_eq!(power_kind("IT", "MVA"), GridMva);
     }
 
     #[test]
     fn surface_labels() {
-        assert_eq!(surface_kind("Salles blanches"), SurfaceKind::WhiteSpace);
-        assert_eq!(
-            surface_kind("white space / IT rooms"),
-            SurfaceKind::WhiteSpace
-        );
-        assert_eq!(surface_kind("24 IT rooms total"), SurfaceKind::WhiteSpace);
-        assert_eq!(
-            surface_kind("m² utiles (building 11,000 m²)"),
-            SurfaceKind::WhiteSpace
-        );
-        assert_eq!(surface_kind("m² nets"), SurfaceKind::WhiteSpace);
-        assert_eq!(surface_kind("Surface du terrain"), SurfaceKind::SiteArea);
-        assert_eq!(surface_kind("Surface totale"), SurfaceKind::FloorArea);
-        assert_eq!(surface_kind("Surface"), SurfaceKind::Unspecified);
+        use SurfaceKind::*;
+        let cases = [
+            ("Salles blanches", WhiteSpace),
+            ("white space / IT rooms", WhiteSpace),
+            ("24 IT rooms total", WhiteSpace),
+            ("m² utiles (building 11,000 m²)", WhiteSpace),
+            ("m² nets", WhiteSpace),
+            ("White space 2,000 sq ft", WhiteSpace),
+            ("Surface du terrain", SiteArea),
+            ("Terrain de 4 ha", SiteArea),
+            ("Surface totale", FloorArea),
+            ("Surface", Unspecified),
+            ("5 000 m²", Unspecified),
+        ];
+        for (label, want) in cases {
+            assert_eq!(surface_kind(label), want, "{label}");
+        }
     }
 }

@@ -149,14 +149,42 @@ pub fn map_entry(input: &FileInput<'_>, entry: &Entry<'_>) -> Mapped {
     }
 
     // Quantities.
+    let mut ignored = |code, message| {
+        issues.push(issue(
+            input,
+            code,
+            IssueAction::ValueIgnored,
+            loc,
+            Some(&key),
+            message,
+        ));
+    };
     for q in &m.power {
-        if let Some(fact) = read_power(input, q, props, loc, &key, &mut issues) {
-            record.powers.push(fact);
+        if let Some((value, unit)) =
+            observed_quantity(q, props, "power", fields::to_mw, &mut ignored)
+        {
+            let kind = match unit {
+                "MVA" => PowerKind::GridMva,
+                _ => PowerKind::from_name(&q.kind).unwrap_or(PowerKind::Unspecified),
+            };
+            record.powers.push(PowerFact {
+                value,
+                unit,
+                kind,
+                kind_text: None,
+                field: q.field.clone(),
+            });
         }
     }
     for q in &m.surface {
-        if let Some(fact) = read_surface(input, q, props, loc, &key, &mut issues) {
-            record.surfaces.push(fact);
+        if let Some(value_m2) = observed_quantity(q, props, "surface", fields::to_m2, &mut ignored)
+        {
+            record.surfaces.push(SurfaceFact {
+                value_m2,
+                kind: SurfaceKind::from_name(&q.kind).unwrap_or(SurfaceKind::Unspecified),
+                kind_text: None,
+                field: q.field.clone(),
+            });
         }
     }
 
@@ -227,27 +255,7 @@ fn wrong_types(
     props: &Map<String, Value>,
     report: &impl Fn(IssueCode, IssueAction, String) -> DataIssue,
 ) -> Vec<DataIssue> {
-    let singles = [
-        &m.id,
-        &m.osm_type,
-        &m.lon,
-        &m.lat,
-        &m.name,
-        &m.operator,
-        &m.operator_wikidata,
-        &m.housenumber,
-        &m.street,
-        &m.postcode,
-        &m.website,
-        &m.peeringdb_id,
-    ];
-    let lists = [&m.alt_names, &m.codes, &m.description, &m.city, &m.status];
-    let mut names: Vec<&String> = singles.into_iter().flatten().collect();
-    names.extend(lists.into_iter().flatten());
-    names.extend(m.power.iter().chain(&m.surface).map(|q| &q.field));
-    names.sort();
-    names.dedup();
-    names
+    m.value_fields()
         .into_iter()
         .filter_map(|k| match props.get(k.as_str()) {
             Some(v @ (Value::Object(_) | Value::Array(_))) => Some(report(
@@ -534,27 +542,13 @@ fn read_quantity(
 /// The quantity of a power or surface field, when it is an observation: a value that does
 /// not read as a `what` (`power`, `surface`) is reported as `unparsed_quantity`, a value the
 /// source marks as a default as `default_value_not_observed`; both are left out.
-#[allow(clippy::too_many_arguments)]
 fn observed_quantity<T>(
-    input: &FileInput<'_>,
     q: &QuantityMap,
     props: &Map<String, Value>,
-    loc: &str,
-    key: &str,
-    issues: &mut Vec<DataIssue>,
     what: &str,
     convert: fn(fields::Quantity) -> Option<T>,
+    report: &mut impl FnMut(IssueCode, String),
 ) -> Option<T> {
-    let mut report = |code, message: String| {
-        issues.push(issue(
-            input,
-            code,
-            IssueAction::ValueIgnored,
-            loc,
-            Some(key),
-            message,
-        ));
-    };
     let parsed = match read_quantity(q, props) {
         Ok(Some(quantity)) => convert(quantity)
             .ok_or_else(|| format!("{} {:?}", quantity.value, quantity.unit).to_lowercase()),
@@ -582,44 +576,4 @@ fn observed_quantity<T>(
         return None;
     }
     Some(value)
-}
-
-fn read_power(
-    input: &FileInput<'_>,
-    q: &QuantityMap,
-    props: &Map<String, Value>,
-    loc: &str,
-    key: &str,
-    issues: &mut Vec<DataIssue>,
-) -> Option<PowerFact> {
-    let (value, unit) =
-        observed_quantity(input, q, props, loc, key, issues, "power", fields::to_mw)?;
-    Some(PowerFact {
-        value,
-        unit,
-        kind: if unit == "MVA" {
-            PowerKind::GridMva
-        } else {
-            PowerKind::from_name(&q.kind).unwrap_or(PowerKind::Unspecified)
-        },
-        kind_text: None,
-        field: q.field.clone(),
-    })
-}
-
-fn read_surface(
-    input: &FileInput<'_>,
-    q: &QuantityMap,
-    props: &Map<String, Value>,
-    loc: &str,
-    key: &str,
-    issues: &mut Vec<DataIssue>,
-) -> Option<SurfaceFact> {
-    let value_m2 = observed_quantity(input, q, props, loc, key, issues, "surface", fields::to_m2)?;
-    Some(SurfaceFact {
-        value_m2,
-        kind: SurfaceKind::from_name(&q.kind).unwrap_or(SurfaceKind::Unspecified),
-        kind_text: None,
-        field: q.field.clone(),
-    })
 }
