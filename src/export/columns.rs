@@ -1,72 +1,14 @@
 //! The facility table of the columnar exports: the properties of `facilities.geojson` (one
-//! feature per facility, see [`super::geojson::features`]) → one typed column per property
-//! (same names, same values; lists joined with `;` as in the GeoPackage) and the points.
+//! feature per facility, see [`super::geojson::features`]) → one typed column per property,
+//! typed as the facility layer's definition says (`store::tables::facilities`; same names,
+//! same values; lists joined with `;` as in the GeoPackage) and the points.
 //! `facilities.parquet` and `facilities.fgb` are both written from this table.
 
 use serde_json::Value;
 
 use crate::error::StoreError;
-
-/// The type of a column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Real,
-    Bool,
-    /// A JSON array of strings, written as one text joined by `;`.
-    List,
-}
-
-/// Every property of a facility feature with its type, in the GeoJSON's order.
-pub const COLUMNS: &[(&str, Kind)] = &[
-    ("facility_id", Kind::Text),
-    ("name", Kind::Text),
-    ("operator", Kind::Text),
-    ("codes", Kind::List),
-    ("typology", Kind::Text),
-    ("status", Kind::Text),
-    ("commune_insee", Kind::Text),
-    ("commune_name", Kind::Text),
-    ("departement_code", Kind::Text),
-    ("departement_name", Kind::Text),
-    ("region_code", Kind::Text),
-    ("region_name", Kind::Text),
-    ("point_precision", Kind::Text),
-    ("operator_id", Kind::Text),
-    ("address", Kind::Text),
-    ("campus_id", Kind::Text),
-    ("confidence", Kind::Real),
-    ("typology_rule", Kind::Text),
-    ("ai_hpc", Kind::Bool),
-    ("it_mw_low", Kind::Real),
-    ("it_mw_central", Kind::Real),
-    ("it_mw_high", Kind::Real),
-    ("it_mw_method", Kind::Text),
-    ("energy_gwh_low", Kind::Real),
-    ("energy_gwh_central", Kind::Real),
-    ("energy_gwh_high", Kind::Real),
-    ("energy_gwh_observed", Kind::Real),
-    ("co2e_operational_t_low", Kind::Real),
-    ("co2e_operational_t_central", Kind::Real),
-    ("co2e_operational_t_high", Kind::Real),
-    ("co2e_embodied_t_low", Kind::Real),
-    ("co2e_embodied_t_central", Kind::Real),
-    ("co2e_embodied_t_high", Kind::Real),
-    ("water_m3_low", Kind::Real),
-    ("water_m3_central", Kind::Real),
-    ("water_m3_high", Kind::Real),
-    ("footprint_m2", Kind::Real),
-    ("footprint_source", Kind::Text),
-    ("floors", Kind::Real),
-    ("floor_area_m2", Kind::Real),
-    ("floor_area_source", Kind::Text),
-    ("parcel_ids", Kind::List),
-    ("parcel_area_m2", Kind::Real),
-    ("parcel_source", Kind::Text),
-    ("parcel_join", Kind::Text),
-    ("sources", Kind::List),
-    ("members", Kind::List),
-];
+use crate::store::table::Export;
+use crate::store::tables::facilities;
 
 /// The values of one column (None = null).
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +20,7 @@ pub enum Data {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
-    pub name: &'static str,
+    pub name: String,
     pub data: Data,
 }
 
@@ -109,28 +51,30 @@ impl Table {
 }
 
 /// Builds the table from features; `what` names the output in errors. A property missing
-/// from a feature is null; a property of the wrong JSON type, or one that [`COLUMNS`] does
-/// not list, is an error (the GeoJSON and this table must not drift apart).
+/// from a feature is null; a property of the wrong JSON type, or one that is not an exported
+/// column of the facility layer, is an error.
 pub fn table(features: &[super::geojson::Feature], what: &str) -> Result<Table, StoreError> {
     let err = |message: String| StoreError::Serialise {
         what: what.into(),
         message,
     };
+    let definition = facilities();
+    let exported = definition.exported();
     if let Some(extra) = features
         .iter()
         .flat_map(|(_, p)| p.keys())
-        .find(|k| !COLUMNS.iter().any(|(name, _)| name == k))
+        .find(|k| !exported.iter().any(|(name, _)| name == k))
     {
         return Err(err(format!("property {extra:?} has no column")));
     }
-    let mut columns = Vec::with_capacity(COLUMNS.len());
-    for &(name, kind) in COLUMNS {
+    let mut columns = Vec::with_capacity(exported.len());
+    for &(name, kind) in &exported {
         let values = features
             .iter()
             .map(|(_, p)| p.get(name).unwrap_or(&Value::Null));
         let bad = |v: &Value| err(format!("property {name:?}: expected {kind:?}, found {v}"));
         let data = match kind {
-            Kind::Text => Data::Text(
+            Export::Text => Data::Text(
                 values
                     .map(|v| match v {
                         Value::Null => Ok(None),
@@ -139,7 +83,7 @@ pub fn table(features: &[super::geojson::Feature], what: &str) -> Result<Table, 
                     })
                     .collect::<Result<_, _>>()?,
             ),
-            Kind::List => Data::Text(
+            Export::List => Data::Text(
                 values
                     .map(|v| match v {
                         Value::Null => Ok(None),
@@ -153,7 +97,7 @@ pub fn table(features: &[super::geojson::Feature], what: &str) -> Result<Table, 
                     })
                     .collect::<Result<_, _>>()?,
             ),
-            Kind::Real => Data::Real(
+            Export::Real => Data::Real(
                 values
                     .map(|v| match v {
                         Value::Null => Ok(None),
@@ -162,7 +106,7 @@ pub fn table(features: &[super::geojson::Feature], what: &str) -> Result<Table, 
                     })
                     .collect::<Result<_, _>>()?,
             ),
-            Kind::Bool => Data::Bool(
+            Export::Bool => Data::Bool(
                 values
                     .map(|v| match v {
                         Value::Null => Ok(None),
@@ -172,7 +116,10 @@ pub fn table(features: &[super::geojson::Feature], what: &str) -> Result<Table, 
                     .collect::<Result<_, _>>()?,
             ),
         };
-        columns.push(Column { name, data });
+        columns.push(Column {
+            name: name.to_string(),
+            data,
+        });
     }
     Ok(Table {
         points: features.iter().map(|(p, _)| *p).collect(),
@@ -212,7 +159,7 @@ pub(crate) mod tests {
     fn builds_typed_columns_from_properties() {
         let t = sample();
         assert_eq!(t.len(), 3);
-        assert_eq!(t.columns.len(), COLUMNS.len());
+        assert_eq!(t.columns.len(), facilities().exported().len());
         let col = |n: &str| &t.columns.iter().find(|c| c.name == n).unwrap().data;
         assert_eq!(
             col("codes"),

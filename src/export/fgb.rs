@@ -59,7 +59,7 @@ pub fn to_bytes(table: &Table) -> Result<Vec<u8>, StoreError> {
             Data::Real(_) => ColumnType::Double,
             Data::Bool(_) => ColumnType::Bool,
         };
-        fgb.add_column(c.name, ty, |_, col| col.nullable = true);
+        fgb.add_column(&c.name, ty, |_, col| col.nullable = true);
     }
     for (row, point) in table.points.iter().enumerate() {
         let Some(&(x, y)) = point.as_ref() else {
@@ -74,7 +74,7 @@ pub fn to_bytes(table: &Table) -> Result<Vec<u8>, StoreError> {
                     Data::Bool(v) => v[row].map(ColumnValue::Bool),
                 };
                 if let Some(value) = value
-                    && let Err(e) = feat.property(i, c.name, &value)
+                    && let Err(e) = feat.property(i, &c.name, &value)
                 {
                     result = Err(e);
                 }

@@ -89,7 +89,7 @@ pub fn record_batch(table: &Table) -> Result<RecordBatch, arrow_schema::ArrowErr
             Data::Real(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
             Data::Bool(v) => (DataType::Boolean, Arc::new(BooleanArray::from(v.clone()))),
         };
-        fields.push(Field::new(c.name, ty, true));
+        fields.push(Field::new(c.name.clone(), ty, true));
         arrays.push(array);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)

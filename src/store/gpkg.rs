@@ -57,6 +57,9 @@ pub enum Value {
     Text(String),
     Integer(i64),
     Real(f64),
+    /// A list of texts, stored as one text joined by `;` (NULL when empty); the GeoJSON export
+    /// writes it as an array.
+    List(Vec<String>),
 }
 
 macro_rules! value_from {
@@ -83,6 +86,12 @@ impl ToSql for Value {
             Value::Integer(i) => ValueRef::Integer(*i),
             Value::Real(f) if f.is_finite() => ValueRef::Real(*f),
             Value::Real(_) => ValueRef::Null,
+            Value::List(v) if v.is_empty() => ValueRef::Null,
+            Value::List(v) => {
+                return Ok(ToSqlOutput::Owned(rusqlite::types::Value::Text(
+                    v.join(";"),
+                )));
+            }
         }))
     }
 }
@@ -539,8 +548,10 @@ fn check_row(table: &str, columns: &[Column], values: &[Value], row: u64) -> Res
     for (c, v) in columns.iter().zip(values) {
         let bad = matches!(
             (c.ty, v),
-            (ColumnType::Integer, Value::Text(_) | Value::Real(_))
-                | (ColumnType::Real, Value::Text(_))
+            (
+                ColumnType::Integer,
+                Value::Text(_) | Value::Real(_) | Value::List(_)
+            ) | (ColumnType::Real, Value::Text(_) | Value::List(_))
         );
         if bad {
             return Err(GpkgError::BadValue {

@@ -1,15 +1,51 @@
 //! One row definition per table: a [`Table`] lists its columns, each a name, a type and the
 //! function that gives its value from a row, side by side, so that a column and its value
 //! cannot drift apart. The GeoPackage writer takes the columns and the rows' values from it;
-//! the readers of the inventory (`changes`, `explain`, `trajectory`) check their column names
-//! against it (see the tests of `tables.rs`).
+//! the facility exports (`facilities.geojson`, `.parquet`, `.fgb`) take the columns marked
+//! [`Export`] and their values from it; the readers of the inventory (`changes`, `explain`,
+//! `trajectory`) check their column names against it (see the tests of `tables.rs`).
 
 use super::gpkg::{Column, GpkgError, GpkgWriter, LayerGeometry, Value};
 
-/// One column: name, type and value from a row of type `R`.
+/// One column: name, type and value from a row of type `R`, and whether the facility
+/// exports (GeoJSON, GeoParquet, FlatGeobuf) carry it.
 pub struct Field<R> {
     pub column: Column,
     pub value: fn(&R) -> Value,
+    /// How the exports write the column, when they carry it.
+    pub export: Option<Export>,
+}
+
+/// How a column reads in the facility exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Export {
+    Text,
+    Real,
+    /// An INTEGER 0/1 column, a boolean in the exports.
+    Bool,
+    /// A list, an array in GeoJSON and one text joined by `;` in the columnar files.
+    List,
+}
+
+/// `field`, carried by the facility exports as `how`.
+pub fn exported<R>(how: Export, field: Field<R>) -> Field<R> {
+    Field {
+        export: Some(how),
+        ..field
+    }
+}
+
+/// A cell as the GeoJSON export writes it.
+pub fn json_of(value: Value, how: Export) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match (value, how) {
+        (Value::Null, _) => Json::Null,
+        (Value::Integer(i), Export::Bool) => Json::Bool(i != 0),
+        (Value::Integer(i), _) => Json::from(i),
+        (Value::Real(x), _) => Json::from(x),
+        (Value::Text(s), _) => Json::String(s),
+        (Value::List(v), _) => Json::from(v),
+    }
 }
 
 /// A TEXT column.
@@ -17,6 +53,7 @@ pub fn text<R>(name: &str, value: fn(&R) -> Value) -> Field<R> {
     Field {
         column: Column::text(name),
         value,
+        export: None,
     }
 }
 
@@ -25,6 +62,7 @@ pub fn integer<R>(name: &str, value: fn(&R) -> Value) -> Field<R> {
     Field {
         column: Column::integer(name),
         value,
+        export: None,
     }
 }
 
@@ -33,6 +71,7 @@ pub fn real<R>(name: &str, value: fn(&R) -> Value) -> Field<R> {
     Field {
         column: Column::real(name),
         value,
+        export: None,
     }
 }
 
@@ -53,6 +92,25 @@ impl<R> Table<R> {
     /// The values of one row, in column order.
     pub fn values(&self, row: &R) -> Vec<Value> {
         self.fields.iter().map(|f| (f.value)(row)).collect()
+    }
+
+    /// The columns the facility exports carry, with how, in column order.
+    pub fn exported(&self) -> Vec<(&str, Export)> {
+        self.fields
+            .iter()
+            .filter_map(|f| Some((f.column.name.as_str(), f.export?)))
+            .collect()
+    }
+
+    /// The exported cells of one row, as the GeoJSON export writes them, in column order.
+    pub fn exported_values(&self, row: &R) -> serde_json::Map<String, serde_json::Value> {
+        self.fields
+            .iter()
+            .filter_map(|f| {
+                let how = f.export?;
+                Some((f.column.name.clone(), json_of((f.value)(row), how)))
+            })
+            .collect()
     }
 
     /// The column names, in order.

@@ -3,7 +3,7 @@
 //! [`Inventory`](crate::inventory::Inventory); out: [`Table`] definitions and row types.
 
 use super::gpkg::Value;
-use super::table::{Field, Table, integer, real, text};
+use super::table::{Export, Field, Table, exported, integer, real, text};
 use crate::cadastre::stage::{FootprintRow, ParcelRow};
 use crate::catalog::SourceSpec;
 use crate::estimate::params::Parameter;
@@ -41,11 +41,7 @@ const ODBL: &str =
     "Contains data © OpenStreetMap contributors, ODbL 1.0; see the sources table for every licence";
 
 fn join(v: &[String]) -> Value {
-    if v.is_empty() {
-        Value::Null
-    } else {
-        Value::Text(v.join(";"))
-    }
+    Value::List(v.to_vec())
 }
 
 /// The snake_case name serde gives a unit enum variant.
@@ -169,41 +165,89 @@ fn latest_energy(r: &Record) -> Option<&EnergyObs> {
 
 pub fn facilities<'a>() -> Table<FacilityRow<'a>> {
     let mut fields: Vec<Field<FacilityRow<'a>>> = vec![
-        text("facility_id", |r| r.facility.facility_id.clone().into()),
-        text("name", |r| r.facility.name.clone().into()),
-        text("operator", |r| r.facility.operator.clone().into()),
-        text("codes", |r| join(&r.facility.codes)),
-        text("typology", |r| r.facility.typology.clone().into()),
-        text("status", |r| r.facility.status.as_str().into()),
-        text("commune_insee", |r| {
-            r.facility.location.commune_insee.clone().into()
-        }),
-        text("commune_name", |r| {
-            r.facility.location.commune_name.clone().into()
-        }),
-        text("departement_code", |r| {
-            r.facility.location.departement_code.clone().into()
-        }),
-        text("departement_name", |r| {
-            r.facility.location.departement_name.clone().into()
-        }),
-        text("region_code", |r| {
-            r.facility.location.region_code.clone().into()
-        }),
-        text("region_name", |r| {
-            r.facility.location.region_name.clone().into()
-        }),
-        text("point_precision", |r| enum_str(&r.facility.point_precision)),
+        exported(
+            Export::Text,
+            text("facility_id", |r| r.facility.facility_id.clone().into()),
+        ),
+        exported(
+            Export::Text,
+            text("name", |r| r.facility.name.clone().into()),
+        ),
+        exported(
+            Export::Text,
+            text("operator", |r| r.facility.operator.clone().into()),
+        ),
+        exported(Export::List, text("codes", |r| join(&r.facility.codes))),
+        exported(
+            Export::Text,
+            text("typology", |r| r.facility.typology.clone().into()),
+        ),
+        exported(
+            Export::Text,
+            text("status", |r| r.facility.status.as_str().into()),
+        ),
+        exported(
+            Export::Text,
+            text("commune_insee", |r| {
+                r.facility.location.commune_insee.clone().into()
+            }),
+        ),
+        exported(
+            Export::Text,
+            text("commune_name", |r| {
+                r.facility.location.commune_name.clone().into()
+            }),
+        ),
+        exported(
+            Export::Text,
+            text("departement_code", |r| {
+                r.facility.location.departement_code.clone().into()
+            }),
+        ),
+        exported(
+            Export::Text,
+            text("departement_name", |r| {
+                r.facility.location.departement_name.clone().into()
+            }),
+        ),
+        exported(
+            Export::Text,
+            text("region_code", |r| {
+                r.facility.location.region_code.clone().into()
+            }),
+        ),
+        exported(
+            Export::Text,
+            text("region_name", |r| {
+                r.facility.location.region_name.clone().into()
+            }),
+        ),
+        exported(
+            Export::Text,
+            text("point_precision", |r| enum_str(&r.facility.point_precision)),
+        ),
         text("locate_method", |r| enum_str(&r.facility.location.method)),
-        text("operator_id", |r| r.facility.operator_id.clone().into()),
+        exported(
+            Export::Text,
+            text("operator_id", |r| r.facility.operator_id.clone().into()),
+        ),
         text("operator_kind", |r| r.facility.operator_kind.clone().into()),
-        text("address", |r| r.facility.address.clone().into()),
+        exported(
+            Export::Text,
+            text("address", |r| r.facility.address.clone().into()),
+        ),
         text("website", |r| r.facility.website.clone().into()),
-        text("campus_id", |r| r.facility.campus_id.clone().into()),
-        real("confidence", |r| r.facility.confidence.into()),
+        exported(
+            Export::Text,
+            text("campus_id", |r| r.facility.campus_id.clone().into()),
+        ),
+        exported(
+            Export::Real,
+            real("confidence", |r| r.facility.confidence.into()),
+        ),
         integer("member_count", |r| count(r.facility.members.len())),
-        text("members", |r| join(&r.facility.members)),
-        text("sources", |r| join(&r.facility.sources)),
+        exported(Export::List, text("members", |r| join(&r.facility.members))),
+        exported(Export::List, text("sources", |r| join(&r.facility.sources))),
         text("anchor_record", |r| r.facility.anchor.clone().into()),
         integer("conflict_count", |r| {
             count(r.facility.fields.iter().filter(|c| c.conflict()).count())
@@ -222,56 +266,113 @@ pub fn facilities<'a>() -> Table<FacilityRow<'a>> {
 /// The facility columns from its estimate.
 fn estimate_fields<'a>() -> Vec<Field<FacilityRow<'a>>> {
     vec![
-        text("typology_rule", |r| r.estimate.typology.rule.clone().into()),
+        exported(
+            Export::Text,
+            text("typology_rule", |r| r.estimate.typology.rule.clone().into()),
+        ),
         real("typology_confidence", |r| {
             r.estimate.typology.confidence.into()
         }),
-        integer("ai_hpc", |r| i64::from(r.estimate.typology.ai_hpc).into()),
+        exported(
+            Export::Bool,
+            integer("ai_hpc", |r| i64::from(r.estimate.typology.ai_hpc).into()),
+        ),
         integer("excluded", |r| {
             i64::from(r.estimate.typology.excluded).into()
         }),
-        real("it_mw_low", |r| r4(r.estimate.it_mw.low)),
-        real("it_mw_central", |r| r4(r.estimate.it_mw.central)),
-        real("it_mw_high", |r| r4(r.estimate.it_mw.high)),
-        text("it_mw_method", |r| {
-            r.estimate.evidence.method.as_str().into()
-        }),
-        real("energy_gwh_low", |r| r4(r.estimate.energy_gwh.low)),
-        real("energy_gwh_central", |r| r4(r.estimate.energy_gwh.central)),
-        real("energy_gwh_high", |r| r4(r.estimate.energy_gwh.high)),
-        real("energy_gwh_observed", |r| {
-            r.estimate
-                .energy_gwh_observed
-                .map(|(_, g)| (g * 1e4).round() / 1e4)
-                .into()
-        }),
+        exported(
+            Export::Real,
+            real("it_mw_low", |r| r4(r.estimate.it_mw.low)),
+        ),
+        exported(
+            Export::Real,
+            real("it_mw_central", |r| r4(r.estimate.it_mw.central)),
+        ),
+        exported(
+            Export::Real,
+            real("it_mw_high", |r| r4(r.estimate.it_mw.high)),
+        ),
+        exported(
+            Export::Text,
+            text("it_mw_method", |r| {
+                r.estimate.evidence.method.as_str().into()
+            }),
+        ),
+        exported(
+            Export::Real,
+            real("energy_gwh_low", |r| r4(r.estimate.energy_gwh.low)),
+        ),
+        exported(
+            Export::Real,
+            real("energy_gwh_central", |r| r4(r.estimate.energy_gwh.central)),
+        ),
+        exported(
+            Export::Real,
+            real("energy_gwh_high", |r| r4(r.estimate.energy_gwh.high)),
+        ),
+        exported(
+            Export::Real,
+            real("energy_gwh_observed", |r| {
+                r.estimate
+                    .energy_gwh_observed
+                    .map(|(_, g)| (g * 1e4).round() / 1e4)
+                    .into()
+            }),
+        ),
         integer("energy_observed_year", |r| {
             r.estimate
                 .energy_gwh_observed
                 .map(|(y, _)| i64::from(y))
                 .into()
         }),
-        real("co2e_operational_t_low", |r| {
-            r4(r.estimate.co2e_operational_t.low)
-        }),
-        real("co2e_operational_t_central", |r| {
-            r4(r.estimate.co2e_operational_t.central)
-        }),
-        real("co2e_operational_t_high", |r| {
-            r4(r.estimate.co2e_operational_t.high)
-        }),
-        real("co2e_embodied_t_low", |r| {
-            r4(r.estimate.co2e_embodied_t.low)
-        }),
-        real("co2e_embodied_t_central", |r| {
-            r4(r.estimate.co2e_embodied_t.central)
-        }),
-        real("co2e_embodied_t_high", |r| {
-            r4(r.estimate.co2e_embodied_t.high)
-        }),
-        real("water_m3_low", |r| r4(r.estimate.water_m3.low)),
-        real("water_m3_central", |r| r4(r.estimate.water_m3.central)),
-        real("water_m3_high", |r| r4(r.estimate.water_m3.high)),
+        exported(
+            Export::Real,
+            real("co2e_operational_t_low", |r| {
+                r4(r.estimate.co2e_operational_t.low)
+            }),
+        ),
+        exported(
+            Export::Real,
+            real("co2e_operational_t_central", |r| {
+                r4(r.estimate.co2e_operational_t.central)
+            }),
+        ),
+        exported(
+            Export::Real,
+            real("co2e_operational_t_high", |r| {
+                r4(r.estimate.co2e_operational_t.high)
+            }),
+        ),
+        exported(
+            Export::Real,
+            real("co2e_embodied_t_low", |r| {
+                r4(r.estimate.co2e_embodied_t.low)
+            }),
+        ),
+        exported(
+            Export::Real,
+            real("co2e_embodied_t_central", |r| {
+                r4(r.estimate.co2e_embodied_t.central)
+            }),
+        ),
+        exported(
+            Export::Real,
+            real("co2e_embodied_t_high", |r| {
+                r4(r.estimate.co2e_embodied_t.high)
+            }),
+        ),
+        exported(
+            Export::Real,
+            real("water_m3_low", |r| r4(r.estimate.water_m3.low)),
+        ),
+        exported(
+            Export::Real,
+            real("water_m3_central", |r| r4(r.estimate.water_m3.central)),
+        ),
+        exported(
+            Export::Real,
+            real("water_m3_high", |r| r4(r.estimate.water_m3.high)),
+        ),
         real("white_space_m2_observed", |r| {
             r.estimate.white_space_m2_observed.into()
         }),
@@ -284,22 +385,46 @@ fn estimate_fields<'a>() -> Vec<Field<FacilityRow<'a>>> {
 /// The facility columns from the cadastre stage.
 fn surface_fields<'a>() -> Vec<Field<FacilityRow<'a>>> {
     vec![
-        real("footprint_m2", |r| r.surface.footprint_m2.into()),
-        text("footprint_source", |r| {
-            r.surface.footprint_source.clone().into()
-        }),
-        real("floors", |r| r.surface.floors.into()),
-        real("floor_area_m2", |r| r.surface.floor_area_m2.into()),
-        text("floor_area_source", |r| {
-            r.surface
-                .floor_area_m2
-                .and(r.surface.footprint_source.clone())
-                .into()
-        }),
-        text("parcel_ids", |r| join(&r.surface.parcel_ids)),
-        real("parcel_area_m2", |r| r.surface.parcel_area_m2.into()),
-        text("parcel_source", |r| r.surface.parcel_source.clone().into()),
-        text("parcel_join", |r| r.surface.parcel_join.into()),
+        exported(
+            Export::Real,
+            real("footprint_m2", |r| r.surface.footprint_m2.into()),
+        ),
+        exported(
+            Export::Text,
+            text("footprint_source", |r| {
+                r.surface.footprint_source.clone().into()
+            }),
+        ),
+        exported(Export::Real, real("floors", |r| r.surface.floors.into())),
+        exported(
+            Export::Real,
+            real("floor_area_m2", |r| r.surface.floor_area_m2.into()),
+        ),
+        exported(
+            Export::Text,
+            text("floor_area_source", |r| {
+                r.surface
+                    .floor_area_m2
+                    .and(r.surface.footprint_source.clone())
+                    .into()
+            }),
+        ),
+        exported(
+            Export::List,
+            text("parcel_ids", |r| join(&r.surface.parcel_ids)),
+        ),
+        exported(
+            Export::Real,
+            real("parcel_area_m2", |r| r.surface.parcel_area_m2.into()),
+        ),
+        exported(
+            Export::Text,
+            text("parcel_source", |r| r.surface.parcel_source.clone().into()),
+        ),
+        exported(
+            Export::Text,
+            text("parcel_join", |r| r.surface.parcel_join.into()),
+        ),
     ]
 }
 
