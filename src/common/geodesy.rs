@@ -5,6 +5,10 @@
 
 use geo::{Distance, GeodesicArea, Haversine, LineString, MultiPolygon, Point, Polygon};
 
+/// The mean Earth radius of the haversine sphere (GRS80), metres: the radius `distance_m` uses,
+/// for code that converts metres to angles or to 3-D chords on the same sphere.
+pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
 /// Great-circle distance in metres between two (lon, lat) points.
 pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
     Haversine.distance(Point::new(a.0, a.1), Point::new(b.0, b.1))
@@ -48,7 +52,7 @@ mod tests {
         assert_eq!(distance_m((2.0, 48.0), (2.0, 48.0)), 0.0);
         // One degree of latitude on the mean sphere.
         let deg = distance_m((0.0, 0.0), (0.0, 1.0));
-        assert!((deg - 6_371_008.8_f64.to_radians()).abs() < 1e-6, "{deg}");
+        assert!((deg - EARTH_RADIUS_M.to_radians()).abs() < 1e-6, "{deg}");
     }
 
     fn square(x0: f64, y0: f64, w: f64, clockwise: bool) -> LineString<f64> {

@@ -13,8 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Sphere radius used by geo's `Haversine` (GRS80 mean radius), in metres.
-const EARTH_RADIUS_M: f64 = 6_371_008.8;
+use crate::common::geodesy::EARTH_RADIUS_M;
 
 /// Error while reading boundaries or COG tables; every variant names the file.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@
 use std::cmp::Ordering;
 
 /// Mean Earth radius of the haversine sphere, metres.
-const R: f64 = 6_371_008.8;
+const R: f64 = crate::common::geodesy::EARTH_RADIUS_M;
 /// Points per leaf (scanned linearly).
 const LEAF: usize = 8;
 
