@@ -743,6 +743,31 @@ mod tests {
     }
 
     #[test]
+    fn a_list_is_one_text_joined_by_semicolons_and_empty_is_null() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.gpkg");
+        let mut w = GpkgWriter::create(&path).unwrap();
+        let rows = vec![
+            vec![Value::List(vec!["PA2".into(), "PA3".into()])],
+            vec![Value::List(Vec::new())],
+        ];
+        w.add_attribute_table("l", "l", "", &[Column::text("codes")], rows)
+            .unwrap();
+        let r = w.add_attribute_table(
+            "n",
+            "n",
+            "",
+            &[Column::real("x")],
+            vec![vec![Value::List(vec!["1".into()])]],
+        );
+        assert!(matches!(r, Err(GpkgError::BadValue { .. })));
+        w.finish().unwrap();
+        let c = Connection::open(&path).unwrap();
+        let sql = "SELECT group_concat(coalesce(codes, 'NULL'), '|') FROM (SELECT codes FROM l ORDER BY fid)";
+        assert_eq!(q::<String>(&c, sql), "PA2;PA3|NULL");
+    }
+
+    #[test]
     fn round_trip() {
         let dir = tempfile::tempdir().unwrap();
         let c = Connection::open(sample(dir.path())).unwrap();

@@ -151,3 +151,39 @@ impl<R> Table<R> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cells_read_in_geojson_as_their_export_says() {
+        assert_eq!(json_of(Value::Integer(1), Export::Bool), json!(true));
+        assert_eq!(json_of(Value::Integer(0), Export::Bool), json!(false));
+        assert_eq!(json_of(Value::Null, Export::Bool), json!(null));
+        assert_eq!(json_of(Value::Real(2.5), Export::Real), json!(2.5));
+        assert_eq!(json_of(Value::Text("a".into()), Export::Text), json!("a"));
+        assert_eq!(
+            json_of(Value::List(vec!["x".into(), "y".into()]), Export::List),
+            json!(["x", "y"])
+        );
+        assert_eq!(json_of(Value::List(Vec::new()), Export::List), json!([]));
+    }
+
+    #[test]
+    fn only_marked_columns_are_exported() {
+        let table: Table<(i64, i64)> = Table {
+            name: "t",
+            title: "t",
+            description: String::new(),
+            fields: vec![
+                exported(Export::Bool, integer("flag", |r| r.0.into())),
+                integer("internal", |r| r.1.into()),
+            ],
+        };
+        assert_eq!(table.exported(), vec![("flag", Export::Bool)]);
+        let row = table.exported_values(&(1, 7));
+        assert_eq!(serde_json::Value::Object(row), json!({"flag": true}));
+    }
+}
