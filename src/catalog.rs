@@ -450,25 +450,25 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
                 ));
             }
         }
-        for (j, q) in mapping.power.iter().enumerate() {
-            if PowerKind::from_name(&q.kind).is_none() {
+        let kinds: [(&str, &Vec<QuantityMap>, fn(&str) -> bool, &str); 2] = [
+            (
+                "power",
+                &mapping.power,
+                |k| PowerKind::from_name(k).is_some(),
+                "it, facility, grid_mva, thermal, planned, unspecified",
+            ),
+            (
+                "surface",
+                &mapping.surface,
+                |k| SurfaceKind::from_name(k).is_some(),
+                "white_space, floor_area, site_area, footprint, unspecified",
+            ),
+        ];
+        for (section, quantities, known, names) in kinds {
+            if let Some((j, q)) = quantities.iter().enumerate().find(|(_, q)| !known(&q.kind)) {
                 return Err(invalid(
-                    &format!("files[{i}].mapping.power[{j}].kind"),
-                    format!(
-                        "unknown power kind `{}` (it, facility, grid_mva, thermal, planned, unspecified)",
-                        q.kind
-                    ),
-                ));
-            }
-        }
-        for (j, q) in mapping.surface.iter().enumerate() {
-            if SurfaceKind::from_name(&q.kind).is_none() {
-                return Err(invalid(
-                    &format!("files[{i}].mapping.surface[{j}].kind"),
-                    format!(
-                        "unknown surface kind `{}` (white_space, floor_area, site_area, footprint, unspecified)",
-                        q.kind
-                    ),
+                    &format!("files[{i}].mapping.{section}[{j}].kind"),
+                    format!("unknown {section} kind `{}` ({names})", q.kind),
                 ));
             }
         }
