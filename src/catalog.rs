@@ -351,6 +351,9 @@ pub fn parse_spec(path: &Path, text: &str) -> Result<SourceSpec, CatalogError> {
     Ok(spec)
 }
 
+/// A mapping section of quantities, the test its kinds must pass and the names it accepts.
+type KindCheck<'a> = (&'a str, &'a [QuantityMap], fn(&str) -> bool, &'a str);
+
 fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
     let invalid = |key: &str, message: String| CatalogError::Invalid {
         path: spec.catalog_file.clone(),
@@ -450,7 +453,7 @@ fn validate(spec: &SourceSpec) -> Result<(), CatalogError> {
                 ));
             }
         }
-        let kinds: [(&str, &Vec<QuantityMap>, fn(&str) -> bool, &str); 2] = [
+        let kinds: [KindCheck<'_>; 2] = [
             (
                 "power",
                 &mapping.power,
