@@ -108,7 +108,8 @@ static REGISTRY: &[Registered] = &[
     },
     Registered {
         name: "csv",
-        version: 1,
+        // 2: a repeated point is reported before the mapping's issues (`mapped::add_entry`).
+        version: 2,
         summary: "CSV with a header row; columns mapped in the catalog",
         adapter: &csv_table::CsvTable,
     },
@@ -126,7 +127,9 @@ static REGISTRY: &[Registered] = &[
     },
     Registered {
         name: "disclosure-facts",
-        version: 3,
+        // 4: what a figure measures is read by `kinds` (labels as whole words, quote only
+        // without a label).
+        version: 4,
         summary: "Quoted operator facts (m², ha, MW, MVA with what they measure) and published counts and totals",
         adapter: &disclosures::DisclosureFacts,
     },
@@ -150,7 +153,8 @@ static REGISTRY: &[Registered] = &[
     },
     Registered {
         name: "html-page",
-        version: 1,
+        // 2: `kinds` also reads thermal, `unstated`, `customer`, `utiles`, `nets`.
+        version: 2,
         summary: "operator web pages; CSS selectors in the catalog ([mapping.html]); figures with their kind",
         adapter: &html_page::HtmlPage,
     },
